@@ -1,0 +1,33 @@
+# Two commands do all set-up on a fresh Debian machine:
+#   make demo   creates .venv, installs triage, runs it once on the bundled demo mailbox
+#   make test   installs what the tests need (Python deps, Debian's dovecot-imapd) and runs them all
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test install install-test dovecot bench clean
+
+$(BIN)/triage: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(BIN)/triage
+
+demo: install
+	$(BIN)/triage demo --dir demo-output
+
+dovecot:
+	@command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq dovecot-imapd; }
+
+test: install dovecot
+	$(BIN)/python -m pytest -q
+
+bench: install dovecot
+	$(BIN)/python bench/backlog.py
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,149 @@
+"""Drafts follow the service rules, are real threaded replies, and never run customer text."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from triage.app import read_fixes, read_templates
+from triage.domain import Action, Classification, Decision, Label
+from triage.drafting import FORBIDDEN_PHRASES, TEMPLATE_NAMES, Drafter, DraftSettings, restate
+from triage.parsing import parse
+
+TEMPLATES = Path(__file__).parent.parent / "templates"
+NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+SETTINGS = DraftSettings(
+    team_name="Northwind Support",
+    team_address="support@northwind.example",
+    signature="Alice\nNorthwind Support",
+    timezone="Europe/London",
+    reply_within_hours={"complaint": 24, "small_fix": 24, "escalation": 4, "needs_review": 24},
+    escalation_owner="Dana Reyes, customer care lead",
+    fixes=read_fixes(TEMPLATES),
+)
+
+
+def message(
+    body: str = "My order NW-1 arrived broken.",
+    subject: str = "Broken tent",
+    sender: str = "Jane Doe <jane@example.org>",
+    extra: str = "",
+) -> bytes:
+    return (
+        f"From: {sender}\r\nTo: support@northwind.example\r\nSubject: {subject}\r\n"
+        f"Message-ID: <orig-1@example.org>\r\nReferences: <root@example.org>\r\n{extra}"
+        f"Date: Thu, 19 Nov 2026 10:00:00 +0000\r\n\r\n{body}\r\n"
+    ).encode()
+
+
+def draft_for(data: bytes, label: str | None) -> tuple[str, email.message.EmailMessage]:
+    drafter = Drafter(read_templates(TEMPLATES), SETTINGS)
+    parsed = parse(data, NOW)
+    if label is None:
+        decision = Decision(
+            Action.REVIEW, "unsure", Classification(Label.COMPLAINT, 0.4, "v"), "needs_review"
+        )
+    else:
+        decision = Decision(Action.DRAFT, "model", Classification(Label(label), 0.9, "v"), label)
+    draft = drafter.render(parsed, decision, "key-1", NOW)
+    return draft.body, email.message_from_bytes(draft.data, policy=email.policy.default)
+
+
+@pytest.mark.parametrize("name", TEMPLATE_NAMES)
+def test_no_template_says_we_cannot_help(name: str) -> None:
+    source = (TEMPLATES / f"{name}.txt.j2").read_text().lower().replace("’", "'")
+    for phrase in FORBIDDEN_PHRASES:
+        assert phrase not in source
+
+
+def test_a_complaint_draft_follows_the_service_rules() -> None:
+    body, _ = draft_for(message("Hi team,\nMy tent arrived with a torn seam. I want it fixed."), "complaint")
+    assert body.startswith("Dear Jane,")
+    assert "I am sorry" in body
+    assert "Thank you for bringing this to my attention" in body
+    assert "My tent arrived with a torn seam." in body  # their problem, in their words
+    assert "you will hear back from me by Saturday 21 November by 09:00 (Europe/London)" in body
+    assert "May I go ahead" in body  # permission to proceed
+    assert "how we handled it" in body  # feedback asked
+
+
+def test_an_escalation_draft_names_the_owner_and_when() -> None:
+    body, _ = draft_for(message("Someone used my card for 900 EUR I never spent."), "escalation")
+    assert "I am sorry" in body
+    assert "Dana Reyes, customer care lead" in body and "owns it" in body
+    assert "Friday 20 November by 13:00" in body  # 4 hours, London time
+
+
+def test_a_small_fix_draft_gives_steps_now() -> None:
+    body, _ = draft_for(message("How do I reset my password?", subject="Password"), "small_fix")
+    assert "Forgot password" in body
+    assert "1. " in body and "2. " in body
+
+
+def test_a_needs_review_draft_makes_no_class_specific_promise() -> None:
+    body, _ = draft_for(message(), None)
+    assert "owns it" not in body and "I am sorry" not in body
+    assert "You will hear back from us by" in body
+
+
+def test_greets_neutrally_when_the_name_is_unknown() -> None:
+    body, _ = draft_for(message(sender="jane@example.org"), "complaint")
+    assert body.startswith("Hello,")
+
+
+def test_drafts_are_threaded_replies() -> None:
+    _, draft = draft_for(message(subject="Re: RE: Broken tent"), "complaint")
+    assert draft["Subject"] == "Re: Broken tent"
+    assert draft["In-Reply-To"] == "<orig-1@example.org>"
+    assert draft["References"] == "<root@example.org> <orig-1@example.org>"
+    assert draft["To"] == "Jane Doe <jane@example.org>"
+    assert draft["From"] == "Northwind Support <support@northwind.example>"
+    assert draft["Message-ID"].startswith("<triage-") and draft["Message-ID"].endswith("@northwind.example>")
+
+
+def test_replies_go_to_reply_to_when_given() -> None:
+    _, draft = draft_for(message(extra="Reply-To: orders@jane.example\r\n"), "small_fix")
+    assert draft["To"] == "orders@jane.example"
+
+
+def test_the_draft_message_id_is_stable_per_message() -> None:
+    _, first = draft_for(message(), "complaint")
+    _, second = draft_for(message(), "complaint")
+    assert first["Message-ID"] == second["Message-ID"]
+
+
+def test_customer_template_syntax_is_printed_not_run() -> None:
+    body, _ = draft_for(
+        message("{{ 7 * 7 }} {% for x in range(3) %}boom{% endfor %} {{ self.__init__ }}"), "complaint"
+    )
+    assert "{{ 7 * 7 }}" in body and "49" not in body
+    assert "{% for x in range(3) %}boom{% endfor %}" in body
+
+
+def test_templates_cannot_reach_python_internals() -> None:
+    from jinja2.exceptions import SecurityError
+
+    evil = {name: "x" for name in TEMPLATE_NAMES}
+    evil["complaint"] = "{{ first_name.__class__.__mro__[1].__subclasses__() }}"
+    drafter = Drafter(evil, SETTINGS)
+    decision = Decision(Action.DRAFT, "m", Classification(Label.COMPLAINT, 0.9, "v"), "complaint")
+    with pytest.raises(SecurityError):
+        drafter.render(parse(message(), NOW), decision, "k", NOW)
+
+
+def test_header_values_cannot_carry_cr_or_lf() -> None:
+    data = message(subject="=?utf-8?q?Hi=0D=0ABcc=3A_evil=40example=2Ecom?=")
+    _, draft = draft_for(data, "complaint")
+    assert draft["Bcc"] is None
+    assert "\n" not in draft["Subject"] and "\r" not in draft["Subject"]
+
+
+def test_restate_drops_the_greeting_and_keeps_their_words() -> None:
+    assert restate("Hello there,\n\nThe app crashes when I pay. It has done so since Monday.") == (
+        "The app crashes when I pay. It has done so since Monday."
+    )
+    assert len(restate("word " * 500)) <= 330

@@ -1,0 +1,67 @@
+"""Model files are data: untrusted types, newer formats and other sklearn versions are refused."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import skops.io
+from sklearn.tree import DecisionTreeClassifier
+
+from triage import model_store
+from triage.errors import ModelError
+
+MODELS = Path(__file__).parent.parent / "models"
+
+
+@pytest.fixture
+def model_dir(tmp_path: Path) -> Path:
+    target = tmp_path / "models"
+    target.mkdir()
+    for name in (model_store.MODEL_FILE, model_store.META_FILE):
+        shutil.copy(MODELS / name, target / name)
+    return target
+
+
+def test_the_shipped_model_loads_and_classifies(model_dir: Path) -> None:
+    classifier = model_store.load(model_dir)
+    [result] = classifier.classify(["Someone used my card without permission, please block it now"])
+    assert result.label.value == "escalation"
+
+
+def test_a_model_with_an_untrusted_type_is_refused(model_dir: Path) -> None:
+    tree = DecisionTreeClassifier().fit([[0], [1]], ["complaint", "small_fix"])
+    skops.io.dump(tree, model_dir / model_store.MODEL_FILE)
+    with pytest.raises(ModelError) as caught:
+        model_store.load(model_dir)
+    assert "untrusted" in caught.value.reason and str(model_dir) in str(caught.value)
+
+
+def test_a_newer_format_is_refused(model_dir: Path) -> None:
+    meta = json.loads((model_dir / model_store.META_FILE).read_text())
+    meta["format_version"] = model_store.FORMAT_VERSION + 1
+    (model_dir / model_store.META_FILE).write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="newer"):
+        model_store.load(model_dir)
+
+
+def test_a_model_from_another_sklearn_version_is_refused(model_dir: Path) -> None:
+    meta = json.loads((model_dir / model_store.META_FILE).read_text())
+    meta["sklearn_version"] = "0.24.2"
+    (model_dir / model_store.META_FILE).write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="scikit-learn 0.24.2"):
+        model_store.load(model_dir)
+
+
+def test_a_missing_model_says_how_to_make_one(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="triage train"):
+        model_store.load(tmp_path)
+
+
+def test_no_pickle_anywhere_in_the_package() -> None:
+    package = Path(__file__).parent.parent / "triage"
+    for source in package.rglob("*.py"):
+        text = source.read_text()
+        assert "import pickle" not in text and "joblib" not in text, source

@@ -1,0 +1,139 @@
+"""Composition: build the adapters and the engine from a validated Config."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
+
+from triage import config as config_module
+from triage import model_store
+from triage.classifier import Rules
+from triage.config import Config
+from triage.decisions import Policy
+from triage.drafting import TEMPLATE_SUFFIX, Drafter, DraftSettings, Fix
+from triage.errors import ConfigError
+from triage.imap_inbox import ImapInbox, ImapSettings
+from triage.logs import RedactSecrets
+from triage.maildir_inbox import MaildirInbox
+from triage.pipeline import Engine
+from triage.ports import Inbox
+from triage.store import Store
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def open_inbox(config: Config, environ: Mapping[str, str], redactor: RedactSecrets) -> Inbox:
+    url, settings = config.mailbox, config.settings.mailbox
+    if url.scheme == "maildir":
+        assert url.path is not None
+        return MaildirInbox(url.path, drafts_folder=settings.drafts_folder)
+
+    def secret() -> str:
+        if settings.auth == "xoauth2":
+            token = config_module.read_oauth_token(settings)
+            redactor.add(token)
+            sasl = f"user={url.user}\x01auth=Bearer {token}\x01\x01".encode()
+            redactor.add(base64.b64encode(sasl).decode())
+            return token
+        password = config_module.read_password(settings, environ)
+        redactor.add(password)
+        return password
+
+    return ImapInbox(
+        ImapSettings(
+            scheme=url.scheme,
+            host=url.host,
+            port=url.port,
+            user=url.user,
+            folder=url.folder,
+            allow_insecure=settings.allow_insecure,
+            is_loopback=url.is_loopback,
+            ca_file=settings.ca_file,
+            timeout=settings.timeout_seconds,
+            drafts_folder=settings.drafts_folder,
+            auth=settings.auth,
+        ),
+        secret,
+    )
+
+
+def open_store(config: Config) -> Store:
+    return Store(config.database)
+
+
+def read_templates(directory: Path) -> dict[str, str]:
+    """Template sources by name (`complaint.txt.j2` -> `complaint`)."""
+    if not directory.is_dir():
+        raise ConfigError("drafting.templates_dir", "a folder of *.txt.j2 templates", str(directory))
+    return {
+        path.name.removesuffix(TEMPLATE_SUFFIX): path.read_text(encoding="utf-8")
+        for path in sorted(directory.glob(f"*{TEMPLATE_SUFFIX}"))
+    }
+
+
+def read_fixes(directory: Path) -> tuple[Fix, ...]:
+    path = directory / "fixes.yaml"
+    if not path.exists():
+        return ()
+    entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    if not isinstance(entries, list):
+        raise ConfigError(f"{path.name}", "a list of {keywords, steps}", type(entries).__name__)
+    fixes = []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not entry.get("keywords") or not entry.get("steps"):
+            raise ConfigError(f"{path.name}[{index}]", "keywords: [...] and steps: [...]", entry)
+        fixes.append(Fix(tuple(map(str, entry["keywords"])), tuple(map(str, entry["steps"]))))
+    return tuple(fixes)
+
+
+def build_drafter(config: Config) -> Drafter:
+    s = config.settings
+    templates = read_templates(config.templates_dir)
+    try:
+        return Drafter(
+            templates,
+            DraftSettings(
+                team_name=s.team.name,
+                team_address=s.team.address,
+                signature=s.team.signature,
+                timezone=s.team.timezone,
+                reply_within_hours=dict(s.drafting.reply_within_hours),
+                escalation_owner=s.drafting.escalation_owner,
+                fixes=read_fixes(config.templates_dir),
+            ),
+        )
+    except ValueError as exc:
+        raise ConfigError(
+            "drafting.templates_dir", "complaint, small_fix, escalation and needs_review templates", str(exc)
+        ) from None
+
+
+def build_policy(config: Config) -> Policy:
+    s = config.settings
+    return Policy(
+        team_addresses=frozenset({s.team.address, *(a.lower() for a in s.team.own_addresses)}),
+        rules=Rules(
+            escalation_keywords=tuple(s.rules.escalation_keywords),
+            vip_domains=tuple(d.lower() for d in s.rules.vip_domains),
+        ),
+        threshold=s.classifier.threshold,
+        needs_review_draft=s.classifier.needs_review_draft == "acknowledge",
+    )
+
+
+def build_engine(config: Config) -> Engine:
+    s = config.settings
+    return Engine(
+        classifier=model_store.load(config.model_dir),
+        drafter=build_drafter(config),
+        policy=build_policy(config),
+        max_message_bytes=s.mailbox.max_message_bytes,
+        keywords=s.marking.keywords,
+        class_folders=dict(s.marking.class_folders) if s.marking.move_to_class_folders else None,
+    )

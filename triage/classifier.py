@@ -1,0 +1,103 @@
+"""Classification: the model's view of a message, and the rules that override it. Pure."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from triage.domain import Classification, Label, ParsedMessage
+
+MAX_MODEL_CHARS = 4000  # the opening of the new text carries the request; long tails add noise
+
+
+def model_text(subject: str, new_text: str) -> str:
+    """What the model reads: the subject and only the new text (no quoted history)."""
+    subject = re.sub(r"^\s*((re|fwd?|aw|wg|sv)\s*:\s*)+", "", subject, flags=re.IGNORECASE)
+    return f"{subject}\n{new_text[:MAX_MODEL_CHARS]}".strip()
+
+
+def build_pipeline(seed: int = 0) -> Pipeline:
+    """The untrained model: word and character n-grams into logistic regression."""
+    features = FeatureUnion(
+        [
+            ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, lowercase=True)),
+            (
+                "chars",
+                TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2),
+            ),
+        ]
+    )
+    model = LogisticRegression(C=10.0, class_weight="balanced", max_iter=2000, random_state=seed)
+    return Pipeline([("features", features), ("model", model)])
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Hard cases decided by the team, not the model."""
+
+    escalation_keywords: tuple[str, ...] = ()
+    vip_domains: tuple[str, ...] = ()
+
+    def match(self, message: ParsedMessage) -> str | None:
+        """The rule that makes this an escalation, e.g. 'keyword: lawyer', or None."""
+        domain = message.sender.address.rpartition("@")[2]
+        if domain and domain in self.vip_domains:
+            return f"vip domain: {domain}"
+        text = f"{message.subject}\n{message.new_text}".lower()
+        for keyword in self.escalation_keywords:
+            if re.search(rf"(?<!\w){re.escape(keyword.lower())}(?!\w)", text):
+                return f"keyword: {keyword}"
+        return None
+
+
+class Classifier:
+    """A trained pipeline plus its version; classifies texts in batches."""
+
+    def __init__(self, pipeline: Any, version: str) -> None:
+        self.pipeline = pipeline
+        self.version = version
+        self.labels = [Label(str(c)) for c in pipeline.classes_]
+
+    def classify(self, texts: Sequence[str]) -> list[Classification]:
+        if not texts:
+            return []
+        probabilities = self.pipeline.predict_proba(list(texts))
+        results = []
+        for row in probabilities:
+            best = int(np.argmax(row))
+            results.append(Classification(self.labels[best], float(row[best]), self.version))
+        return results
+
+    def explain(self, text: str, top: int = 6) -> tuple[str, ...]:
+        """The n-grams that pushed this text most towards its predicted class."""
+        features = self.pipeline.named_steps["features"]
+        model = self.pipeline.named_steps["model"]
+        vector = features.transform([text])
+        best = int(np.argmax(model.predict_proba(vector)[0]))
+        weights = model.coef_[best] if model.coef_.shape[0] > 1 else model.coef_[0]
+        contributions = vector.multiply(weights).tocsr()
+        names = features.get_feature_names_out()
+        order = np.argsort(contributions.data)[::-1]
+        terms: list[str] = []
+        for index in order:
+            name = str(names[contributions.indices[index]]).split("__", 1)[-1]
+            if contributions.data[index] <= 0 or len(terms) >= top:
+                break
+            if name.strip() and name not in terms:
+                terms.append(name)
+        return tuple(terms)
+
+
+def decide_label(message: ParsedMessage, predicted: Classification, rules: Rules) -> Classification:
+    """A rule, when one matches, overrides the model with certainty."""
+    rule = rules.match(message)
+    if rule is None:
+        return predicted
+    return Classification(Label.ESCALATION, 1.0, predicted.model_version, (rule,), by_rule=rule)

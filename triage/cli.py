@@ -1,0 +1,323 @@
+"""The `triage` command: one small function per subcommand; exit codes live here only.
+
+Exit codes: 0 ok, 1 unexpected error, 2 config or usage error, 3 login refused,
+4 mailbox unreachable, 5 model refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from triage import __version__, app, model_store, training
+from triage import config as config_module
+from triage.classifier import model_text
+from triage.config import Config
+from triage.datasets import read_corpus, read_csv
+from triage.decisions import decide, is_machine
+from triage.errors import AuthenticationError, ConfigError, MailboxError, MalformedMessage, ModelError
+from triage.logs import RedactSecrets, configure
+from triage.parsing import parse
+from triage.pipeline import PollResult, poll
+
+logger = logging.getLogger("triage")
+
+EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_AUTH, EXIT_MAILBOX, EXIT_MODEL = 0, 1, 2, 3, 4, 5
+CONFIG_ENV = "TRIAGE_CONFIG"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    redactor = RedactSecrets()
+    configure(args.log_level, args.log_format, redactor)
+    try:
+        return int(args.handler(args, redactor))
+    except ConfigError as exc:
+        print(f"triage: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except AuthenticationError as exc:
+        print(f"triage: {exc}", file=sys.stderr)
+        return EXIT_AUTH
+    except MailboxError as exc:
+        print(f"triage: {exc}", file=sys.stderr)
+        return EXIT_MAILBOX
+    except ModelError as exc:
+        print(f"triage: {exc}", file=sys.stderr)
+        return EXIT_MODEL
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="triage", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--version", action="version", version=f"triage {__version__}")
+    parser.add_argument("--config", type=Path, help="config.yaml (default: $TRIAGE_CONFIG or ./config.yaml)")
+    parser.add_argument("--log-format", choices=("text", "json"), default="text")
+    parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="the daemon: triage new mail as it arrives")
+    run.add_argument("--once", action="store_true", help="process what is there now and exit")
+    run.add_argument("--dry-run", action="store_true", help="decide and report; write nothing (shadow mode)")
+    run.set_defaults(handler=cmd_run)
+
+    demo = commands.add_parser("demo", help="run once on the bundled demo mailbox (no server needed)")
+    demo.add_argument("--dir", type=Path, default=Path("demo-output"), help="where to build the demo")
+    demo.set_defaults(handler=cmd_demo)
+
+    check = commands.add_parser("check-config", help="validate config.yaml and say what is wrong")
+    check.set_defaults(handler=cmd_check_config)
+
+    classify = commands.add_parser("classify", help="label, confidence, reasons and draft for one .eml")
+    classify.add_argument("file", type=Path)
+    classify.add_argument("--explain", action="store_true", help="show the terms that pushed the decision")
+    classify.set_defaults(handler=cmd_classify)
+
+    train = commands.add_parser("train", help="train the model from the labeled corpus")
+    train.add_argument("--corpus", type=Path, help="folder of labeled CSVs (default: models/corpus)")
+    train.add_argument("--dev", type=Path, help="a labeled CSV to measure on (never trained on)")
+    train.add_argument(
+        "--model-dir", type=Path, help="where to write the model (default: classifier.model_dir)"
+    )
+    train.set_defaults(handler=cmd_train)
+
+    evaluate = commands.add_parser("eval", help="measure the model on a labeled CSV")
+    evaluate.add_argument("--data", type=Path, required=True, help="CSV with subject, body, label")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.set_defaults(handler=cmd_eval)
+
+    show = commands.add_parser("show", help="what triage recorded for a Message-ID")
+    show.add_argument("message_id")
+    show.set_defaults(handler=cmd_show)
+    return parser
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    path = args.config or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
+    if path is None and Path("config.yaml").exists():
+        path = Path("config.yaml")
+    return config_module.load(path, config_module.environ())
+
+
+def cmd_check_config(args: argparse.Namespace, redactor: RedactSecrets) -> int:
+    config = load_config(args)
+    app.build_drafter(config)
+    info = model_store.read_info(config.model_dir)
+    print(f"config ok: {config.source or '(defaults)'}")
+    print(f"  mailbox   {config.mailbox.display()}")
+    print(f"  database  {config.database}")
+    print(f"  model     {config.model_dir} (version {info.version})")
+    print(f"  templates {config.templates_dir}")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace, redactor: RedactSecrets) -> int:
+    config = load_config(args)
+    engine = app.build_engine(config)
+    if args.once or args.dry_run:
+        inbox = app.open_inbox(config, config_module.environ(), redactor)
+        store = app.open_store(config)
+        try:
+            result = poll(inbox, store, engine, app.utc_now, config.settings.mailbox.batch_size, args.dry_run)
+        finally:
+            inbox.close()
+            store.close()
+        print_result(result, dry_run=args.dry_run)
+        return EXIT_OK
+    from triage.daemon import Daemon
+
+    s = config.settings
+    daemon = Daemon(
+        open_inbox=lambda: app.open_inbox(config, config_module.environ(), redactor),
+        store=app.open_store(config),
+        engine=engine,
+        clock=app.utc_now,
+        poll_interval=s.daemon.poll_interval_seconds,
+        idle=s.daemon.idle,
+        idle_timeout=s.daemon.idle_timeout_seconds,
+        reconnect_max=s.daemon.reconnect_max_seconds,
+        batch_size=s.mailbox.batch_size,
+    )
+    logger.info("watching %s", config.mailbox.display())
+    return daemon.run()
+
+
+def cmd_demo(args: argparse.Namespace, redactor: RedactSecrets) -> int:
+    """Build a Maildir from the bundled demo mail and run one poll on it."""
+    target: Path = args.dir.resolve()
+    if target.exists():
+        shutil.rmtree(target)
+    maildir = target / "mailbox"
+    for sub in ("cur", "new", "tmp"):
+        (maildir / sub).mkdir(parents=True)
+    source = config_module.bundled("demo_mailbox") / "INBOX"
+    for index, eml in enumerate(sorted(source.glob("*.eml"))):
+        shutil.copyfile(eml, maildir / "new" / f"{1763000000 + index}.demo{index:03d}.triage")
+    config = config_module.from_mapping(
+        {
+            "mailbox": {"url": f"maildir://{maildir}"},
+            "team": {
+                "name": "Northwind Outfitters Support",
+                "address": "support@northwind.example",
+                "own_addresses": ["alice@northwind.example", "ben@northwind.example"],
+                "signature": "Alice\nNorthwind Outfitters Support",
+            },
+            "rules": {"escalation_keywords": ["lawyer", "chargeback", "data breach", "GDPR"]},
+            "drafting": {"escalation_owner": "Dana Reyes, our customer care lead"},
+            "state": {"database": str(target / "state.sqlite3")},
+        },
+        {},
+        base_dir=Path.cwd(),
+    )
+    engine = app.build_engine(config)
+    inbox = app.open_inbox(config, {}, redactor)
+    store = app.open_store(config)
+    try:
+        result = poll(inbox, store, engine, app.utc_now)
+    finally:
+        inbox.close()
+        store.close()
+    print_result(result, dry_run=False)
+    print(f"\nDrafts (one file each, ready to review): {maildir / '.Drafts' / 'cur'}")
+    print(f"State database: {target / 'state.sqlite3'}")
+    print(f"Model: {engine.classifier.version}   Run it again: the second run adds nothing.")
+    return EXIT_OK
+
+
+def print_result(result: PollResult, dry_run: bool) -> None:
+    width = shutil.get_terminal_size((120, 20)).columns
+    print(f"{'OUTCOME':<13} {'LABEL':<11} {'CONF':>5}  {'FROM':<30} SUBJECT / REASON")
+    for plan in result.plans:
+        r = plan.record
+        conf = f"{r.confidence:.2f}" if r.confidence is not None else ""
+        line = f"{plan.outcome.value:<13} {r.label or '-':<11} {conf:>5}  {r.sender[:30]:<30} {r.subject}"
+        print(line[:width])
+        print(f"{'':<63}  {plan.reason}"[:width])
+    s = result.summary
+    mode = "dry run, nothing written: " if dry_run else ""
+    print(
+        f"\n{mode}seen {s.seen}, drafted {s.drafted}, needs_review {s.needs_review},"
+        f" skipped {s.skipped}, failed {s.failed}, pending {result.pending}"
+    )
+
+
+def cmd_classify(args: argparse.Namespace, redactor: RedactSecrets) -> int:
+    config = load_config_or_defaults(args)
+    engine = app.build_engine(config)
+    try:
+        message = parse(args.file.read_bytes(), datetime.now(UTC))
+    except MalformedMessage as exc:
+        print(f"malformed: {exc.reason}")
+        return EXIT_ERROR
+    predicted = None
+    if not is_machine(message, engine.policy):
+        predicted = engine.classifier.classify([model_text(message.subject, message.new_text)])[0]
+    decision = decide(message, predicted, engine.policy)
+    print(f"action:     {decision.action.value}")
+    print(f"label:      {decision.label.value if decision.label else '-'}")
+    if decision.classification:
+        print(f"confidence: {decision.classification.probability:.2f}")
+        print(f"model:      {decision.classification.model_version}")
+    print(f"reason:     {decision.reason}")
+    if args.explain and predicted is not None:
+        terms = engine.classifier.explain(model_text(message.subject, message.new_text))
+        print(f"terms:      {', '.join(terms) or '-'}")
+    if decision.template:
+        draft = engine.drafter.render(message, decision, message.message_id or str(args.file), app.utc_now())
+        print(f"\n--- draft to {draft.to}: {draft.subject}\n{draft.body}")
+    return EXIT_OK
+
+
+def load_config_or_defaults(args: argparse.Namespace) -> Config:
+    """Commands that never touch the mailbox work without one configured."""
+    try:
+        return load_config(args)
+    except ConfigError as exc:
+        if exc.key != "mailbox.url":
+            raise
+        return config_module.from_mapping({"mailbox": {"url": "maildir:///nonexistent"}}, {}, Path.cwd())
+
+
+def cmd_train(args: argparse.Namespace, redactor: RedactSecrets) -> int:
+    config = load_config_or_defaults(args)
+    model_dir = args.model_dir or config.model_dir
+    corpus_dir = args.corpus or model_dir / "corpus"
+    corpus = read_corpus(corpus_dir)
+    if not corpus.examples:
+        raise ConfigError("--corpus", "a folder of labeled CSV files", str(corpus_dir))
+    dev = read_csv(args.dev).examples if args.dev else None
+    figures = training.train_and_save(
+        corpus.examples,
+        model_dir,
+        config.settings.classifier.threshold,
+        app.utc_now(),
+        dev,
+        dev_name=args.dev.name if args.dev else "",
+    )
+    cv = figures["cross_validation"]
+    print(f"trained on {len(corpus.examples)} examples; cross-validated macro-F1 {cv['macro_f1']:.3f}")
+    if "dev" in figures:
+        print(f"macro-F1 on {args.dev.name}: {figures['dev']['macro_f1']:.3f}")
+    print(f"model written to {model_dir}")
+    return EXIT_OK
+
+
+def cmd_eval(args: argparse.Namespace, redactor: RedactSecrets) -> int:
+    config = load_config_or_defaults(args)
+    classifier = model_store.load(config.model_dir)
+    data = read_csv(args.data)
+    figures = training.evaluate(classifier, data.examples, config.settings.classifier.threshold)
+    figures["rejected"] = data.rejected
+    if args.json:
+        print(json.dumps(figures, indent=2))
+        return EXIT_OK
+    print_figures(figures)
+    return EXIT_OK
+
+
+def print_figures(f: dict[str, Any]) -> None:
+    print(f"{'class':<12} {'precision':>9} {'recall':>7} {'f1':>6} {'support':>8}")
+    for label, m in f["per_class"].items():
+        print(f"{label:<12} {m['precision']:>9.3f} {m['recall']:>7.3f} {m['f1']:>6.3f} {m['support']:>8}")
+    print(
+        f"macro-F1 {f['macro_f1']:.3f}  n={f['n']}  needs_review rate {f['abstain_rate']:.1%}"
+        f"  accuracy when answered {f['accuracy_when_answered']:.1%}"
+    )
+    labels = f["confusion"]["labels"]
+    print("\nconfusion (rows: true, columns: predicted)")
+    print(" " * 12 + "".join(f"{label:>12}" for label in labels))
+    for label, row in zip(labels, f["confusion"]["matrix"]):
+        print(f"{label:<12}" + "".join(f"{v:>12}" for v in row))
+    if f.get("rejected"):
+        print("\nrows not used: " + ", ".join(f"{reason}: {n}" for reason, n in f["rejected"].items()))
+
+
+def cmd_show(args: argparse.Namespace, redactor: RedactSecrets) -> int:
+    config = load_config_or_defaults(args)
+    store = app.open_store(config)
+    try:
+        found = store.find(args.message_id)
+    finally:
+        store.close()
+    if not found:
+        print(f"no message with Message-ID {args.message_id} in {config.database}")
+        return EXIT_ERROR
+    for m in found:
+        print(f"{m.ref.mailbox} {m.ref.folder} UID {m.ref.uid} (UIDVALIDITY {m.ref.uidvalidity})")
+        print(f"  from {m.sender}: {m.subject}")
+        print(
+            f"  outcome {m.outcome} ({m.status}); label {m.label} {m.confidence or ''};"
+            f" model {m.model_version}"
+        )
+        print(f"  reason  {m.reason}")
+        print(f"  draft   {m.draft_message_id or '-'}")
+    return EXIT_OK

@@ -1,0 +1,331 @@
+"""config.yaml -> typed, validated settings, once, at start-up.
+
+Every error names the dotted key, what was expected and what was found. Secrets are
+never read from config.yaml: the password comes from TRIAGE_PASSWORD or a file, an
+OAuth token from a file or a command.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import platformdirs
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from triage.domain import LABELS
+from triage.errors import ConfigError
+
+MAILBOX_ENV = "TRIAGE_MAILBOX"
+PASSWORD_ENV = "TRIAGE_PASSWORD"
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MailboxSettings(_Section):
+    url: str | None = None
+    auth: Literal["password", "xoauth2"] = "password"
+    password_file: Path | None = None
+    oauth_token_file: Path | None = None
+    oauth_token_command: str | None = None
+    allow_insecure: bool = False
+    ca_file: Path | None = None
+    drafts_folder: str | None = None
+    sent_folder: str | None = None
+    batch_size: Annotated[int, Field(ge=1, le=5000)] = 200
+    timeout_seconds: Annotated[float, Field(gt=0)] = 60.0
+    max_message_bytes: Annotated[int, Field(ge=1024)] = 25_000_000
+
+
+class TeamSettings(_Section):
+    name: str = "Support Team"
+    address: str = "support@example.com"
+    own_addresses: list[str] = []
+    signature: str = ""
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _is_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("an IANA time zone such as Europe/Berlin") from None
+        return value
+
+    @field_validator("address")
+    @classmethod
+    def _is_address(cls, value: str) -> str:
+        if "@" not in value:
+            raise ValueError("an email address")
+        return value.lower()
+
+
+class ClassifierSettings(_Section):
+    model_dir: Path = Path("models")
+    threshold: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
+    needs_review_draft: Literal["acknowledge", "none"] = "acknowledge"
+
+
+class RuleSettings(_Section):
+    escalation_keywords: list[str] = []
+    vip_domains: list[str] = []
+
+
+class DraftingSettings(_Section):
+    templates_dir: Path = Path("templates")
+    reply_within_hours: dict[str, Annotated[float, Field(gt=0)]] = {
+        "complaint": 24.0,
+        "small_fix": 24.0,
+        "escalation": 4.0,
+        "needs_review": 24.0,
+    }
+    escalation_owner: str = "our support lead"
+
+    @field_validator("reply_within_hours")
+    @classmethod
+    def _known_classes(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = set(value) - {*LABELS, "needs_review"}
+        if unknown:
+            raise ValueError(f"keys among {[*LABELS, 'needs_review']}, not {sorted(unknown)}")
+        return value
+
+
+class MarkingSettings(_Section):
+    keywords: bool = True
+    move_to_class_folders: bool = False
+    class_folders: dict[str, str] = {
+        "complaint": "Triage/Complaint",
+        "small_fix": "Triage/Small fix",
+        "escalation": "Triage/Escalation",
+    }
+
+
+class StateSettings(_Section):
+    database: Path | None = None
+
+
+class DaemonSettings(_Section):
+    poll_interval_seconds: Annotated[float, Field(gt=0)] = 60.0
+    idle: bool = True
+    idle_timeout_seconds: Annotated[float, Field(gt=0, le=1740)] = 300.0
+    reconnect_max_seconds: Annotated[float, Field(gt=0)] = 300.0
+
+
+class Settings(_Section):
+    mailbox: MailboxSettings = MailboxSettings()
+    team: TeamSettings = TeamSettings()
+    classifier: ClassifierSettings = ClassifierSettings()
+    rules: RuleSettings = RuleSettings()
+    drafting: DraftingSettings = DraftingSettings()
+    marking: MarkingSettings = MarkingSettings()
+    state: StateSettings = StateSettings()
+    daemon: DaemonSettings = DaemonSettings()
+
+
+@dataclass(frozen=True)
+class MailboxURL:
+    """A parsed mailbox URL: imaps://user@host:993/INBOX, imap://..., maildir:///path."""
+
+    scheme: Literal["imaps", "imap", "maildir"]
+    user: str
+    host: str
+    port: int
+    folder: str
+    path: Path | None
+
+    @property
+    def is_loopback(self) -> bool:
+        return self.host in LOOPBACK_HOSTS or self.host.startswith("127.")
+
+    def display(self) -> str:
+        """The URL as it may be logged: never with a password in it."""
+        if self.scheme == "maildir":
+            return f"maildir://{self.path}"
+        return f"{self.scheme}://{self.user}@{self.host}:{self.port}/{self.folder}"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything triage needs, validated; paths made absolute against config.yaml's folder."""
+
+    settings: Settings
+    mailbox: MailboxURL
+    database: Path
+    model_dir: Path
+    templates_dir: Path
+    source: Path | None
+
+
+def load(path: Path | None, environ: Mapping[str, str]) -> Config:
+    """Read and validate config.yaml (or defaults when `path` is None)."""
+    raw: Any = {}
+    if path is not None:
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except OSError as exc:
+            raise ConfigError("(file)", "a readable config file", f"{path}: {exc.strerror}") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError("(file)", "valid YAML", f"{path}: {exc}") from exc
+    return from_mapping(raw, environ, base_dir=path.parent if path else Path.cwd(), source=path)
+
+
+def from_mapping(raw: Any, environ: Mapping[str, str], base_dir: Path, source: Path | None = None) -> Config:
+    if not isinstance(raw, dict):
+        raise ConfigError("(top level)", "a mapping of sections", type(raw).__name__)
+    _refuse_secrets(raw)
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise _config_error(exc) from None
+    url_text = environ.get(MAILBOX_ENV) or settings.mailbox.url
+    if not url_text:
+        raise ConfigError("mailbox.url", f"a mailbox URL here or in ${MAILBOX_ENV}", None)
+    mailbox = parse_mailbox_url(url_text, base_dir)
+    _check_auth(settings.mailbox)
+
+    def resolve(p: Path) -> Path:
+        p = p.expanduser()
+        return p if p.is_absolute() else base_dir / p
+
+    def resolve_shipped(section: BaseModel, key: str, name: str) -> Path:
+        """A configured folder; by default ./NAME, else the copy shipped in the package."""
+        path = resolve(getattr(section, key))
+        if key in section.model_fields_set or path.exists():
+            return path
+        return bundled(name)
+
+    database = settings.state.database
+    return Config(
+        settings=settings,
+        mailbox=mailbox,
+        database=resolve(database) if database else default_database(),
+        model_dir=resolve_shipped(settings.classifier, "model_dir", "models"),
+        templates_dir=resolve_shipped(settings.drafting, "templates_dir", "templates"),
+        source=source,
+    )
+
+
+def bundled(name: str) -> Path:
+    """A folder shipped inside the package: models, templates, demo_mailbox."""
+    inside = Path(str(resources.files("triage")))
+    for candidate in (inside / "bundled" / name, inside / name, inside.parent / name):
+        if candidate.exists():
+            return candidate
+    return inside / "bundled" / name
+
+
+def default_database() -> Path:
+    """$XDG_DATA_HOME/triage/state.sqlite3 (or the platform's equivalent)."""
+    return Path(platformdirs.user_data_dir("triage")) / "state.sqlite3"
+
+
+def parse_mailbox_url(text: str, base_dir: Path) -> MailboxURL:
+    key = "mailbox.url"
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    if scheme == "maildir":
+        raw_path = unquote(parts.netloc + parts.path)
+        if not raw_path:
+            raise ConfigError(key, "maildir:///absolute/path or maildir://relative/path", text)
+        path = Path(raw_path).expanduser()
+        return MailboxURL("maildir", "", "", 0, "INBOX", path if path.is_absolute() else base_dir / path)
+    if scheme not in ("imap", "imaps"):
+        raise ConfigError(key, "a URL starting imaps://, imap:// or maildir://", text)
+    if parts.password:
+        raise ConfigError(key, f"no password in the URL (use ${PASSWORD_ENV} or a file)", "a password")
+    if not parts.hostname or not parts.username:
+        raise ConfigError(key, "user and host, as in imaps://user@host:993/INBOX", text)
+    try:
+        port = parts.port or (993 if scheme == "imaps" else 143)
+    except ValueError:
+        raise ConfigError(key, "a port number from 1 to 65535", text) from None
+    folder = unquote(parts.path.lstrip("/")) or "INBOX"
+    user = unquote(parts.username)
+    return MailboxURL(scheme, user, parts.hostname, port, folder, None)  # type: ignore[arg-type]
+
+
+def _check_auth(settings: MailboxSettings) -> None:
+    if settings.auth == "xoauth2" and not (settings.oauth_token_file or settings.oauth_token_command):
+        raise ConfigError(
+            "mailbox.oauth_token_file", "a token file or mailbox.oauth_token_command for xoauth2", None
+        )
+
+
+def _refuse_secrets(raw: dict[str, Any]) -> None:
+    mailbox = raw.get("mailbox")
+    if isinstance(mailbox, dict):
+        for key in ("password", "oauth_token", "token"):
+            if key in mailbox:
+                raise ConfigError(
+                    f"mailbox.{key}",
+                    f"no secret in config.yaml: set ${PASSWORD_ENV} or mailbox.password_file",
+                    "a secret (not shown)",
+                )
+
+
+def _config_error(exc: ValidationError) -> ConfigError:
+    error = exc.errors()[0]
+    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    expected = error["msg"]
+    if error["type"] == "extra_forbidden":
+        expected = "no such key (see config.yaml for the documented keys)"
+    elif expected.startswith("Value error, "):
+        expected = expected.removeprefix("Value error, ")
+    return ConfigError(key, expected, error.get("input"))
+
+
+def read_password(settings: MailboxSettings, environ: Mapping[str, str]) -> str:
+    """The IMAP password from $TRIAGE_PASSWORD or mailbox.password_file."""
+    if settings.password_file is not None:
+        return _read_secret_file("mailbox.password_file", settings.password_file)
+    password = environ.get(PASSWORD_ENV)
+    if not password:
+        raise ConfigError(PASSWORD_ENV, "the mailbox password in the environment or a password_file", None)
+    return password
+
+
+def read_oauth_token(settings: MailboxSettings) -> str:
+    """The XOAUTH2 access token, from a file or the stdout of a command."""
+    if settings.oauth_token_file is not None:
+        return _read_secret_file("mailbox.oauth_token_file", settings.oauth_token_file)
+    assert settings.oauth_token_command is not None
+    try:
+        done = subprocess.run(
+            shlex.split(settings.oauth_token_command), capture_output=True, text=True, timeout=60, check=True
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise ConfigError(
+            "mailbox.oauth_token_command", "a command that prints an access token", type(exc).__name__
+        ) from None
+    token = done.stdout.strip()
+    if not token:
+        raise ConfigError("mailbox.oauth_token_command", "a command that prints an access token", "no output")
+    return token
+
+
+def _read_secret_file(key: str, path: Path) -> str:
+    try:
+        secret = path.expanduser().read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(key, "a readable file holding the secret", f"{path}: {exc.strerror}") from None
+    if not secret:
+        raise ConfigError(key, "a file holding the secret", f"{path}: empty")
+    return secret
+
+
+def environ() -> Mapping[str, str]:
+    """The process environment; only the composition layer calls this."""
+    return os.environ

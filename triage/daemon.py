@@ -1,0 +1,184 @@
+"""The long-running worker: `schedule` drives the jobs, IDLE wakes the poll early.
+
+One bad message never stops the loop (the pipeline records it); a lost connection is
+re-made with exponential backoff; a refused login stops the daemon with a clear error
+instead of hammering the server; SIGTERM and SIGINT stop it cleanly between steps.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from types import FrameType
+
+import schedule
+from imapclient.exceptions import IMAPClientError
+from tenacity import RetryError, Retrying, retry_if_exception_type, stop_any, wait_exponential_jitter
+from tenacity.stop import stop_base
+
+from triage.domain import PollSummary
+from triage.errors import AuthenticationError, MailboxError
+from triage.pipeline import Engine, poll
+from triage.ports import Inbox
+from triage.store import Store
+
+logger = logging.getLogger(__name__)
+
+CONNECTION_ERRORS = (MailboxError, IMAPClientError, OSError)
+
+
+class _Interrupted(Exception):
+    """Raised from the signal handler only while the daemon is waiting."""
+
+
+class _StopWhen(stop_base):
+    def __init__(self, stopping: threading.Event) -> None:
+        self.stopping = stopping
+
+    def __call__(self, retry_state: object) -> bool:
+        return self.stopping.is_set()
+
+
+class Daemon:
+    def __init__(
+        self,
+        open_inbox: Callable[[], Inbox],
+        store: Store,
+        engine: Engine,
+        clock: Callable[[], datetime],
+        poll_interval: float,
+        idle: bool,
+        idle_timeout: float,
+        reconnect_max: float,
+        batch_size: int,
+    ) -> None:
+        self.open_inbox = open_inbox
+        self.store = store
+        self.engine = engine
+        self.clock = clock
+        self.poll_interval = poll_interval
+        self.idle = idle
+        self.idle_timeout = idle_timeout
+        self.reconnect_max = reconnect_max
+        self.batch_size = batch_size
+        self.scheduler = schedule.Scheduler()
+        self.stopping = threading.Event()
+        self.waiting = False
+        self.inbox: Inbox | None = None
+        self.polls = 0
+
+    def stop(self, signum: int = 0, frame: FrameType | None = None) -> None:
+        logger.info("stopping (signal %s)", signum)
+        self.stopping.set()
+        if self.waiting:
+            raise _Interrupted()
+
+    def run(self) -> int:
+        """Run until stopped; 0 on a clean stop, 3 when the login is refused."""
+        previous = {sig: signal.signal(sig, self.stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        self.scheduler.every(max(1, round(self.poll_interval))).seconds.do(self.poll_once)
+        try:
+            self.poll_once()
+            while not self.stopping.is_set():
+                woke = self._wait(self._next_timeout())
+                if woke and not self.stopping.is_set():
+                    self.poll_once()
+                self.scheduler.run_pending()
+        except AuthenticationError as exc:
+            logger.error("%s; fix the credentials and start again", exc)
+            return 3
+        except _Interrupted:
+            pass
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            self._disconnect()
+        logger.info("stopped after %d polls", self.polls)
+        return 0
+
+    def poll_once(self) -> PollSummary | None:
+        """One poll; a connection failure drops the connection for the next attempt."""
+        if self.stopping.is_set():
+            return None
+        started = time.monotonic()
+        try:
+            inbox = self._connected()
+            if inbox is None:
+                return None
+            result = poll(inbox, self.store, self.engine, self.clock, batch_size=self.batch_size)
+        except AuthenticationError:
+            raise
+        except CONNECTION_ERRORS as exc:
+            logger.warning("mailbox connection lost: %s; will reconnect", exc)
+            self._disconnect()
+            return None
+        self.polls += 1
+        s = result.summary
+        logger.info(
+            "poll: seen=%d drafted=%d skipped=%d needs_review=%d failed=%d pending=%d (%.2fs)",
+            s.seen,
+            s.drafted,
+            s.skipped,
+            s.needs_review,
+            s.failed,
+            result.pending,
+            time.monotonic() - started,
+        )
+        return s
+
+    def _connected(self) -> Inbox | None:
+        if self.inbox is not None:
+            return self.inbox
+        retrying = Retrying(
+            retry=retry_if_exception_type(CONNECTION_ERRORS) & ~retry_if_exception_type(AuthenticationError),  # type: ignore[operator]
+            wait=wait_exponential_jitter(initial=1, max=self.reconnect_max),
+            stop=stop_any(_StopWhen(self.stopping)),
+            sleep=self._sleep,
+            before_sleep=lambda state: logger.warning(
+                "cannot reach the mailbox (%s); retrying", state.outcome.exception() if state.outcome else "?"
+            ),
+            reraise=True,
+        )
+        try:
+            self.inbox = retrying(self.open_inbox)
+        except RetryError:
+            return None
+        return self.inbox
+
+    def _sleep(self, seconds: float) -> None:
+        self.stopping.wait(seconds)
+
+    def _next_timeout(self) -> float:
+        until_job = self.scheduler.idle_seconds
+        timeout = self.idle_timeout if until_job is None else min(until_job, self.idle_timeout)
+        return max(timeout, 0.05)
+
+    def _wait(self, timeout: float) -> bool:
+        """Wait for new mail (IDLE) or the next job; True when the mailbox said something."""
+        inbox = self.inbox
+        if inbox is None or not self.idle:
+            self.stopping.wait(timeout)
+            return False
+        self.waiting = True
+        try:
+            if self.stopping.is_set():
+                return False
+            return bool(inbox.wait_for_new_mail(timeout))
+        except CONNECTION_ERRORS as exc:
+            logger.warning("connection lost while waiting: %s", exc)
+            self._disconnect()
+            return False
+        finally:
+            self.waiting = False
+
+    def _disconnect(self) -> None:
+        if self.inbox is not None:
+            try:
+                self.inbox.close()
+            except CONNECTION_ERRORS:
+                logger.debug("close failed", exc_info=True)
+            self.inbox = None

@@ -1,0 +1,40 @@
+"""Decide what to do with one parsed message. Pure: returns a plan, changes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from triage.classifier import Rules, decide_label
+from triage.domain import Action, Classification, Decision, ParsedMessage
+from triage.screening import machine_reason
+
+
+@dataclass(frozen=True)
+class Policy:
+    team_addresses: frozenset[str]
+    rules: Rules
+    threshold: float
+    needs_review_draft: bool  # a neutral acknowledgement when unsure, or no draft
+
+
+def decide(message: ParsedMessage, predicted: Classification | None, policy: Policy) -> Decision:
+    """Skip machine mail; else the rule or the model's class; unsure -> needs_review.
+
+    `predicted` is None only for machine mail, which is never classified.
+    """
+    machine = machine_reason(message, policy.team_addresses)
+    if machine is not None or predicted is None:
+        return Decision(Action.SKIP, machine or "not classified")
+    result = decide_label(message, predicted, policy.rules)
+    if result.by_rule:
+        return Decision(Action.DRAFT, f"rule {result.by_rule}", result, template=result.label.value)
+    if result.probability < policy.threshold:
+        reason = f"{result.label.value} at {result.probability:.2f} < threshold {policy.threshold:.2f}"
+        template = "needs_review" if policy.needs_review_draft else None
+        return Decision(Action.REVIEW, reason, result, template=template)
+    reason = f"model {result.model_version}: {result.label.value} at {result.probability:.2f}"
+    return Decision(Action.DRAFT, reason, result, template=result.label.value)
+
+
+def is_machine(message: ParsedMessage, policy: Policy) -> bool:
+    return machine_reason(message, policy.team_addresses) is not None

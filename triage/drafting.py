@@ -1,0 +1,184 @@
+"""Reply drafts from Jinja2 templates, sandboxed. Pure: templates arrive as strings.
+
+Customer text is only ever a template *variable*: it is never compiled, so `{{ }}`
+or `{% %}` written by a customer prints as text. Header values are single-line by
+construction (CR/LF folded to spaces) so nothing can be injected into a draft.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.headerregistry import Address as HeaderAddress
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+from zoneinfo import ZoneInfo
+
+from jinja2 import StrictUndefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from triage.domain import Action, Decision, Draft, ParsedMessage
+
+TEMPLATE_SUFFIX = ".txt.j2"
+TEMPLATE_NAMES = ("complaint", "small_fix", "escalation", "needs_review")
+FORBIDDEN_PHRASES = (
+    "i can't help you",
+    "i cannot help you",
+    "i can not help you",
+    "we can't help you",
+    "we cannot help you",
+    "unable to help you",
+    "not able to help you",
+    "there is nothing we can do",
+    "there's nothing we can do",
+    "that's not our problem",
+    "you should have",
+)
+_GREETING = re.compile(
+    r"^\s*(hi|hello|hey|dear|good (morning|afternoon|evening)|greetings|to whom it may concern)\b[^\n]*$",
+    re.IGNORECASE,
+)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+_REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv)\s*:\s*)+", re.IGNORECASE)
+MAX_RESTATED = 320
+MAX_REFERENCES = 20
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A known small fix: when any keyword appears, these steps go into the draft."""
+
+    keywords: tuple[str, ...]
+    steps: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DraftSettings:
+    team_name: str
+    team_address: str
+    signature: str
+    timezone: str
+    reply_within_hours: Mapping[str, float]
+    escalation_owner: str
+    fixes: tuple[Fix, ...] = ()
+
+
+class Drafter:
+    """Renders drafts; build once (templates compile once), use for every message."""
+
+    def __init__(self, templates: Mapping[str, str], settings: DraftSettings) -> None:
+        missing = [name for name in TEMPLATE_NAMES if name not in templates]
+        if missing:
+            raise ValueError(f"missing templates: {', '.join(missing)}")
+        self.settings = settings
+        environment = ImmutableSandboxedEnvironment(
+            undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
+        )
+        self.templates = {name: environment.from_string(source) for name, source in templates.items()}
+
+    def render(self, message: ParsedMessage, decision: Decision, key: str, now: datetime) -> Draft:
+        """The draft reply for `decision.template`; `key` makes its Message-ID stable."""
+        assert decision.action in (Action.DRAFT, Action.REVIEW) and decision.template
+        body = self.templates[decision.template].render(**self.context(message, decision, now))
+        return build_reply(
+            message, body, self.settings, draft_message_id(key, self.settings.team_address), now
+        )
+
+    def context(self, message: ParsedMessage, decision: Decision, now: datetime) -> dict[str, object]:
+        s = self.settings
+        hours = s.reply_within_hours.get(decision.template or "", 24.0)
+        reply_by = (now + timedelta(hours=hours)).astimezone(ZoneInfo(s.timezone))
+        return {
+            "first_name": message.sender.first_name,
+            "subject": clean_subject(message.subject),
+            "problem": restate(message.new_text),
+            "fix_steps": list(find_fix(message, s.fixes)),
+            "reply_by": f"{reply_by:%A %-d %B} by {reply_by:%H:%M} ({s.timezone})",
+            "reply_within_hours": int(hours) if float(hours).is_integer() else hours,
+            "owner": s.escalation_owner,
+            "team_name": s.team_name,
+            "signature": s.signature.strip() or s.team_name,
+            "label": decision.label.value if decision.label else "needs_review",
+        }
+
+
+def restate(new_text: str) -> str:
+    """The customer's problem in their own words: the opening sentences, greeting dropped."""
+    lines = [line for line in new_text.splitlines() if line.strip()]
+    while lines and _GREETING.match(lines[0]) and len(lines[0]) < 60:
+        lines = lines[1:]
+    text = " ".join(" ".join(lines).split())
+    sentences = _SENTENCE.split(text)
+    restated = ""
+    for sentence in sentences:
+        if restated and len(restated) + len(sentence) > MAX_RESTATED:
+            break
+        restated = f"{restated} {sentence}".strip()
+    if len(restated) > MAX_RESTATED:
+        restated = restated[:MAX_RESTATED].rsplit(" ", 1)[0] + " ..."
+    return restated
+
+
+def find_fix(message: ParsedMessage, fixes: Sequence[Fix]) -> tuple[str, ...]:
+    text = f"{message.subject}\n{message.new_text}".lower()
+    for fix in fixes:
+        if any(keyword.lower() in text for keyword in fix.keywords):
+            return fix.steps
+    return ()
+
+
+def clean_subject(subject: str) -> str:
+    return _REPLY_PREFIX.sub("", _single_line(subject)).strip()
+
+
+def draft_message_id(key: str, team_address: str) -> str:
+    """Stable per original message: the same message always gets the same draft id."""
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+    return f"<triage-{digest}@{team_address.rpartition('@')[2] or 'triage.invalid'}>"
+
+
+def build_reply(
+    message: ParsedMessage, body: str, settings: DraftSettings, message_id: str, now: datetime
+) -> Draft:
+    """A real reply: Re: once, In-Reply-To, References, To = Reply-To or From."""
+    subject = f"Re: {clean_subject(message.subject) or 'your message'}"
+    to_address = message.reply_to or message.sender.address
+    to_name = message.sender.name if not message.reply_to else ""
+    references = [*message.references]
+    if message.message_id and message.message_id not in references:
+        references.append(message.message_id)
+    reply = EmailMessage(policy=SMTP)
+    reply["From"] = HeaderAddress(_single_line(settings.team_name), addr_spec=settings.team_address)
+    reply["To"] = _address(to_name, to_address)
+    reply["Subject"] = subject
+    reply["Date"] = format_datetime(now)
+    reply["Message-ID"] = message_id
+    if message.message_id:
+        reply["In-Reply-To"] = message.message_id
+    if references:
+        reply["References"] = " ".join(references[-MAX_REFERENCES:])
+    reply["X-Triage"] = "draft; review before sending"
+    reply.set_content(body, charset="utf-8")
+    return Draft(
+        message_id=message_id,
+        in_reply_to=message.message_id,
+        to=to_address,
+        subject=subject,
+        body=body,
+        data=reply.as_bytes(),
+    )
+
+
+def _address(name: str, address: str) -> HeaderAddress | str:
+    try:
+        return HeaderAddress(_single_line(name), addr_spec=_single_line(address))
+    except (ValueError, IndexError):
+        return _single_line(address)
+
+
+def _single_line(value: str) -> str:
+    return " ".join(value.replace("\r", " ").replace("\n", " ").split())

@@ -1,0 +1,47 @@
+"""Figures for a classifier on labeled examples. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+from triage.domain import LABELS
+
+
+def report(
+    truth: Sequence[str], predicted: Sequence[str], confidence: Sequence[float], threshold: float
+) -> dict[str, Any]:
+    """Per-class precision/recall/F1, macro-F1, confusion matrix and abstention figures.
+
+    A prediction below `threshold` counts as needs_review (abstained); precision and
+    recall are over all rows, as if nothing abstained, so models compare fairly.
+    """
+    labels = list(LABELS)
+    precision, recall, f1, support = precision_recall_fscore_support(
+        truth, predicted, labels=labels, zero_division=0
+    )
+    kept = [i for i, c in enumerate(confidence) if c >= threshold]
+    correct_kept = sum(1 for i in kept if truth[i] == predicted[i])
+    return {
+        "n": len(truth),
+        "macro_f1": round(float(sum(f1) / len(labels)), 4),
+        "accuracy": round(sum(t == p for t, p in zip(truth, predicted)) / max(len(truth), 1), 4),
+        "per_class": {
+            label: {
+                "precision": round(float(precision[i]), 4),
+                "recall": round(float(recall[i]), 4),
+                "f1": round(float(f1[i]), 4),
+                "support": int(support[i]),
+            }
+            for i, label in enumerate(labels)
+        },
+        "confusion": {
+            "labels": labels,
+            "matrix": confusion_matrix(truth, predicted, labels=labels).tolist(),
+        },
+        "threshold": threshold,
+        "abstain_rate": round(1 - len(kept) / max(len(truth), 1), 4),
+        "accuracy_when_answered": round(correct_kept / max(len(kept), 1), 4),
+    }

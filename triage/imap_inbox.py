@@ -1,0 +1,171 @@
+"""The IMAP inbox (imapclient): TLS by default, BODY.PEEK[] only, drafts by MULTIAPPEND."""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import imapclient
+from imapclient.exceptions import IMAPClientError, LoginError
+
+from triage.domain import MessageRef, RawMessage
+from triage.errors import AuthenticationError, MailboxError
+
+logger = logging.getLogger(__name__)
+
+FETCH_BATCH = 200
+DRAFT_FLAGS = (imapclient.DRAFT, imapclient.SEEN)  # our own drafts need no "unread" badge
+
+
+@dataclass(frozen=True)
+class ImapSettings:
+    scheme: str  # "imaps" (implicit TLS) or "imap" (STARTTLS, plaintext only when allowed)
+    host: str
+    port: int
+    user: str
+    folder: str
+    allow_insecure: bool
+    is_loopback: bool
+    ca_file: Path | None
+    timeout: float
+    drafts_folder: str | None
+    auth: str  # "password" or "xoauth2"
+
+
+class ImapInbox:
+    """One connection to one mailbox; `secret` is a password or an OAuth access token."""
+
+    def __init__(self, settings: ImapSettings, secret: Callable[[], str]) -> None:
+        self.settings = settings
+        self.name = f"{settings.user}@{settings.host}"
+        self.folder = settings.folder
+        self.client = self._connect(secret)
+        self.drafts_folder = self._find_drafts()
+        self.client.select_folder(self.folder, readonly=False)
+
+    def _connect(self, secret: Callable[[], str]) -> imapclient.IMAPClient:
+        s = self.settings
+        context = ssl.create_default_context(cafile=str(s.ca_file) if s.ca_file else None)
+        try:
+            client = imapclient.IMAPClient(
+                s.host, port=s.port, ssl=s.scheme == "imaps", ssl_context=context, timeout=s.timeout
+            )
+            client.normalise_times = False  # keep INTERNALDATE's zone
+            if s.scheme == "imap":
+                self._upgrade(client, context)
+            if s.auth == "xoauth2":
+                client.oauth2_login(s.user, secret())
+            else:
+                client.login(s.user, secret())
+        except LoginError as exc:
+            raise AuthenticationError(f"{self.name}: login refused by the server") from exc
+        except ssl.SSLError as exc:
+            raise MailboxError(f"{s.host}:{s.port}: TLS failed: {exc.reason or exc}") from exc
+        except (OSError, IMAPClientError) as exc:
+            raise MailboxError(f"{s.host}:{s.port}: cannot connect: {exc}") from exc
+        return client
+
+    def _upgrade(self, client: imapclient.IMAPClient, context: ssl.SSLContext) -> None:
+        s = self.settings
+        if b"STARTTLS" in client.capabilities():
+            client.starttls(context)
+        elif not (s.is_loopback or s.allow_insecure):
+            raise MailboxError(
+                f"{s.host}:{s.port} offers no STARTTLS; refusing to send the password in clear"
+                " (use imaps:// or set mailbox.allow_insecure)"
+            )
+
+    def _find_drafts(self) -> str:
+        configured = self.settings.drafts_folder
+        folder = configured or self.client.find_special_folder(imapclient.DRAFTS) or "Drafts"
+        if not self.client.folder_exists(folder):
+            logger.info("creating the drafts folder %s", folder)
+            self.client.create_folder(folder)
+        return str(folder)
+
+    def uidvalidity(self) -> int:
+        return int(self.client.folder_status(self.folder, [b"UIDVALIDITY"])[b"UIDVALIDITY"])
+
+    def list_uids(self, above: int) -> tuple[int, list[int]]:
+        uidvalidity = self.uidvalidity()
+        self.client.noop()
+        # "n:*" always matches the highest UID, even below n: filter (RFC 3501 6.4.8)
+        found = self.client.search(["UID", f"{above + 1}:*"])
+        return uidvalidity, sorted(uid for uid in found if uid > above)
+
+    def fetch(self, uids: Sequence[int], max_bytes: int) -> list[RawMessage]:
+        uidvalidity = self.uidvalidity()
+        messages: list[RawMessage] = []
+        for start in range(0, len(uids), FETCH_BATCH):
+            chunk = list(uids[start : start + FETCH_BATCH])
+            meta = self.client.fetch(chunk, ["RFC822.SIZE", "INTERNALDATE"])
+            small = [uid for uid in chunk if uid in meta and meta[uid][b"RFC822.SIZE"] <= max_bytes]
+            bodies = self.client.fetch(small, ["BODY.PEEK[]"]) if small else {}
+            for uid in chunk:
+                if uid not in meta:
+                    continue  # expunged meanwhile
+                data = bodies.get(uid, {}).get(b"BODY[]", b"")
+                messages.append(
+                    RawMessage(
+                        ref=MessageRef(self.name, self.folder, uidvalidity, uid),
+                        data=data or b"",
+                        internaldate=_aware(meta[uid][b"INTERNALDATE"]),
+                        size=int(meta[uid][b"RFC822.SIZE"]),
+                    )
+                )
+        return messages
+
+    def drafts_present(self, message_ids: Sequence[str]) -> set[str]:
+        if not message_ids:
+            return set()
+        self.client.select_folder(self.drafts_folder, readonly=True)
+        try:
+            return {mid for mid in message_ids if self.client.search(["HEADER", "Message-ID", mid])}
+        finally:
+            self.client.select_folder(self.folder, readonly=False)
+
+    def save_drafts(self, drafts: Sequence[bytes]) -> None:
+        if not drafts:
+            return
+        items = [{"msg": data, "flags": DRAFT_FLAGS} for data in drafts]
+        if b"MULTIAPPEND" in self.client.capabilities():
+            self.client.multiappend(self.drafts_folder, items)
+        else:
+            for data in drafts:
+                self.client.append(self.drafts_folder, data, flags=DRAFT_FLAGS)
+
+    def add_keywords(self, uids: Sequence[int], keywords: Sequence[str]) -> None:
+        if uids and keywords:
+            self.client.add_flags(list(uids), [k.encode() for k in keywords], silent=True)
+
+    def move(self, uids: Sequence[int], folder: str) -> None:
+        if not uids:
+            return
+        if not self.client.folder_exists(folder):
+            self.client.create_folder(folder)
+        self.client.move(list(uids), folder)
+
+    def wait_for_new_mail(self, timeout: float) -> bool:
+        if b"IDLE" not in self.client.capabilities():
+            time.sleep(timeout)
+            return False
+        self.client.idle()
+        try:
+            return bool(self.client.idle_check(timeout=timeout))
+        finally:
+            self.client.idle_done()
+
+    def close(self) -> None:
+        try:
+            self.client.logout()
+        except (OSError, IMAPClientError):
+            logger.debug("logout failed", exc_info=True)
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

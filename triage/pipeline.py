@@ -1,0 +1,295 @@
+"""One poll of one folder: the order of the steps. Adapters arrive as arguments.
+
+Exactly once: every message is recorded as received before any work; its decision
+and draft Message-ID (stable per message) are committed before the APPEND; it is
+marked done, with the cursor, only after the mailbox accepted the draft and the
+keywords. A crash between APPEND and the last commit leaves it `planned`: the next
+poll finds its draft already in Drafts by Message-ID and does not append it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from imapclient.exceptions import IMAPClientError
+
+from triage import parsing
+from triage.classifier import Classifier, model_text
+from triage.decisions import Policy, decide, is_machine
+from triage.domain import (
+    Action,
+    Classification,
+    Cursor,
+    Decision,
+    Draft,
+    MessageRef,
+    Outcome,
+    ParsedMessage,
+    PollSummary,
+    RawMessage,
+)
+from triage.drafting import Drafter
+from triage.errors import MailboxError, MalformedMessage
+from triage.ports import Inbox
+from triage.store import PlannedRecord, Store
+
+logger = logging.getLogger(__name__)
+
+KEYWORD_PREFIX = "triage_"
+
+
+@dataclass(frozen=True)
+class Engine:
+    """Everything needed to decide and draft, built once from config."""
+
+    classifier: Classifier
+    drafter: Drafter
+    policy: Policy
+    max_message_bytes: int
+    keywords: bool
+    class_folders: dict[str, str] | None  # label -> folder, when moving is on
+
+
+@dataclass(frozen=True)
+class MessagePlan:
+    """What will happen to one message, decided before anything is written."""
+
+    ref: MessageRef
+    outcome: Outcome
+    reason: str
+    record: PlannedRecord
+    draft: Draft | None = None
+    keywords: tuple[str, ...] = ()
+    move_to: str | None = None
+    decision: Decision | None = None
+
+
+@dataclass(frozen=True)
+class PollResult:
+    summary: PollSummary
+    plans: tuple[MessagePlan, ...]
+    pending: int  # left planned for the next poll (the mailbox refused a write)
+
+
+def poll(
+    inbox: Inbox,
+    store: Store,
+    engine: Engine,
+    clock: Callable[[], datetime],
+    batch_size: int = 200,
+    dry_run: bool = False,
+) -> PollResult:
+    """Process every message of the folder not yet done; return what happened."""
+    cursor = store.cursor(inbox.name, inbox.folder)
+    uidvalidity = inbox.uidvalidity()
+    above = cursor.last_uid if cursor and cursor.uidvalidity == uidvalidity else 0
+    if cursor and cursor.uidvalidity != uidvalidity:
+        logger.warning(
+            "%s %s: UIDVALIDITY changed %s -> %s; resyncing (no duplicate drafts: matched by Message-ID)",
+            inbox.name,
+            inbox.folder,
+            cursor.uidvalidity,
+            uidvalidity,
+        )
+    uidvalidity, uids = inbox.list_uids(above=above)
+    finished = store.finished_uids(inbox.name, inbox.folder, uidvalidity, above)
+    todo = [uid for uid in uids if uid not in finished]
+    summary, plans, pending = PollSummary(), [], 0
+    for start in range(0, len(todo), batch_size):
+        batch = todo[start : start + batch_size]
+        raws = inbox.fetch(batch, engine.max_message_bytes)
+        if not dry_run:
+            store.record_received([raw.ref for raw in raws], clock())
+        batch_plans = plan_batch(raws, engine, store, clock())
+        plans.extend(batch_plans)
+        summary += summarize(batch_plans)
+        if dry_run:
+            continue
+        try:
+            carry_out(inbox, store, batch_plans, clock)
+        except (MailboxError, IMAPClientError, OSError) as exc:
+            pending = len(todo) - start
+            logger.error(
+                "%s: mailbox refused a write (%s); %d messages stay pending", inbox.name, exc, pending
+            )
+            break
+        store.record_done(
+            [plan.ref for plan in batch_plans],
+            clock(),
+            (inbox.name, inbox.folder, Cursor(uidvalidity, max(batch))),
+        )
+    if not todo and not dry_run:
+        last = max(uids, default=above)
+        store.record_done([], clock(), (inbox.name, inbox.folder, Cursor(uidvalidity, last)))
+    return PollResult(summary, tuple(plans), pending)
+
+
+def plan_batch(raws: Sequence[RawMessage], engine: Engine, store: Store, now: datetime) -> list[MessagePlan]:
+    """Parse, screen, classify (one model call per batch), decide and draft."""
+    parsed: dict[MessageRef, ParsedMessage] = {}
+    failures: dict[MessageRef, str] = {}
+    for raw in raws:
+        if raw.size > engine.max_message_bytes:
+            failures[raw.ref] = f"too large: {raw.size} bytes > limit {engine.max_message_bytes}"
+            continue
+        try:
+            parsed[raw.ref] = parsing.parse(raw.data, raw.internaldate)
+        except MalformedMessage as exc:
+            failures[raw.ref] = f"malformed: {exc.reason}"
+        except Exception as exc:  # one bad message never stops the loop
+            logger.exception("parsing %s failed unexpectedly", raw.ref)
+            failures[raw.ref] = f"malformed: unexpected {type(exc).__name__}: {exc}"
+    keys = {raw.ref: message_key(parsed[raw.ref], raw.data) for raw in raws if raw.ref in parsed}
+    handled = store.handled_keys(raws[0].ref.mailbox, keys.values()) if raws else {}
+    to_classify = [ref for ref, message in parsed.items() if not is_machine(message, engine.policy)]
+    predictions = dict(
+        zip(
+            to_classify,
+            engine.classifier.classify(
+                [model_text(parsed[ref].subject, parsed[ref].new_text) for ref in to_classify]
+            ),
+        )
+    )
+    plans: list[MessagePlan] = []
+    seen_keys: dict[str, MessageRef] = {}
+    for raw in raws:
+        ref = raw.ref
+        if ref in failures:
+            plans.append(_failed(ref, failures[ref], raw))
+            continue
+        message, key = parsed[ref], keys[ref]
+        earlier = handled.get(key) or seen_keys.get(key)
+        seen_keys.setdefault(key, ref)
+        if earlier is not None and earlier != ref:
+            plans.append(_duplicate(ref, message, key, earlier))
+            continue
+        plans.append(_plan(ref, message, key, predictions.get(ref), engine, now))
+    return plans
+
+
+def _plan(
+    ref: MessageRef,
+    message: ParsedMessage,
+    key: str,
+    predicted: Classification | None,
+    engine: Engine,
+    now: datetime,
+) -> MessagePlan:
+    decision = decide(message, predicted, engine.policy)
+    draft = engine.drafter.render(message, decision, key, now) if decision.template else None
+    label = decision.label.value if decision.label else None
+    keywords: tuple[str, ...] = ()
+    if decision.action is Action.SKIP:
+        outcome = Outcome.SKIPPED
+    elif decision.action is Action.REVIEW:
+        outcome = Outcome.NEEDS_REVIEW
+        keywords = ("triage_needs_review", *(("triage_drafted",) if draft else ()))
+    else:
+        outcome, keywords = Outcome.DRAFTED, (f"{KEYWORD_PREFIX}{label}", "triage_drafted")
+    move_to = None
+    if engine.class_folders and decision.action is Action.DRAFT and label:
+        move_to = engine.class_folders.get(label)
+    classification = decision.classification
+    return MessagePlan(
+        ref=ref,
+        outcome=outcome,
+        reason=decision.reason,
+        record=_record(ref, message, key, outcome, decision.reason, classification, decision.template, draft),
+        draft=draft,
+        keywords=keywords if engine.keywords else (),
+        move_to=move_to,
+        decision=decision,
+    )
+
+
+def _record(
+    ref: MessageRef,
+    message: ParsedMessage | None,
+    key: str | None,
+    outcome: Outcome,
+    reason: str,
+    classification: Classification | None = None,
+    template: str | None = None,
+    draft: Draft | None = None,
+) -> PlannedRecord:
+    return PlannedRecord(
+        ref=ref,
+        message_key=key,
+        message_id=message.message_id if message else None,
+        thread_id=thread_id(message) if message else None,
+        sender=message.sender.address if message else "",
+        subject=message.subject if message else "",
+        received_at=message.date if message else None,
+        label=classification.label.value if classification else None,
+        confidence=classification.probability if classification else None,
+        model_version=classification.model_version if classification else None,
+        rule=classification.by_rule if classification else None,
+        outcome=outcome.value,
+        reason=reason,
+        template=template,
+        draft_message_id=draft.message_id if draft else None,
+    )
+
+
+def _failed(ref: MessageRef, reason: str, raw: RawMessage) -> MessagePlan:
+    key = "sha256:" + hashlib.sha256(raw.data).hexdigest() if raw.data else None
+    return MessagePlan(ref, Outcome.FAILED, reason, _record(ref, None, key, Outcome.FAILED, reason))
+
+
+def _duplicate(ref: MessageRef, message: ParsedMessage, key: str, earlier: MessageRef) -> MessagePlan:
+    reason = f"duplicate: already handled as UID {earlier.uid} (UIDVALIDITY {earlier.uidvalidity})"
+    return MessagePlan(ref, Outcome.SKIPPED, reason, _record(ref, message, key, Outcome.SKIPPED, reason))
+
+
+def carry_out(
+    inbox: Inbox, store: Store, plans: Sequence[MessagePlan], clock: Callable[[], datetime]
+) -> None:
+    """Act on a batch of plans: record, append drafts once, keyword, move."""
+    with_drafts = [plan for plan in plans if plan.draft is not None]
+    earlier = store.planned_drafts([plan.ref for plan in with_drafts])
+    store.record_plans([plan.record for plan in plans], clock())
+    already = inbox.drafts_present(list(earlier.values())) if earlier else set()
+    inbox.save_drafts(
+        [plan.draft.data for plan in with_drafts if plan.draft and plan.draft.message_id not in already]
+    )
+    by_keywords: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    by_folder: dict[str, list[int]] = defaultdict(list)
+    for plan in plans:
+        if plan.keywords:
+            by_keywords[plan.keywords].append(plan.ref.uid)
+        if plan.move_to:
+            by_folder[plan.move_to].append(plan.ref.uid)
+    for keywords, uids in by_keywords.items():
+        inbox.add_keywords(uids, keywords)
+    for folder, uids in by_folder.items():
+        inbox.move(uids, folder)
+
+
+def summarize(plans: Sequence[MessagePlan]) -> PollSummary:
+    count = {outcome: 0 for outcome in Outcome}
+    for plan in plans:
+        count[plan.outcome] += 1
+    return PollSummary(
+        seen=len(plans),
+        drafted=count[Outcome.DRAFTED],
+        skipped=count[Outcome.SKIPPED],
+        needs_review=count[Outcome.NEEDS_REVIEW],
+        failed=count[Outcome.FAILED],
+    )
+
+
+def message_key(message: ParsedMessage, data: bytes) -> str:
+    """Identity across UIDVALIDITY changes and copies: Message-ID, else a content hash."""
+    return message.message_id or "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def thread_id(message: ParsedMessage) -> str | None:
+    """The conversation's root: first Reference, else In-Reply-To, else itself."""
+    if message.references:
+        return message.references[0]
+    return message.in_reply_to or message.message_id

@@ -1,0 +1,49 @@
+"""The one interface every mailbox implements: IMAP and Maildir, both real."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from triage.domain import RawMessage
+
+
+class Inbox(Protocol):
+    """A watched folder plus the Drafts folder beside it.
+
+    Reading never changes a message's flags (IMAP BODY.PEEK[]); writing is limited to
+    appending drafts, adding keywords and optional moves.
+    """
+
+    name: str
+    folder: str
+
+    def uidvalidity(self) -> int:
+        """The watched folder's UIDVALIDITY: when it changes, UIDs start over."""
+        ...
+
+    def list_uids(self, above: int) -> tuple[int, list[int]]:
+        """(UIDVALIDITY, sorted UIDs greater than `above`) of the watched folder, read or not."""
+        ...
+
+    def fetch(self, uids: Sequence[int], max_bytes: int) -> list[RawMessage]:
+        """The messages, in UID order; a message over `max_bytes` comes with empty data."""
+        ...
+
+    def drafts_present(self, message_ids: Sequence[str]) -> set[str]:
+        """Which of these Message-IDs already stand in the Drafts folder."""
+        ...
+
+    def save_drafts(self, drafts: Sequence[bytes]) -> None:
+        """Append drafts to the Drafts folder with the \\Draft flag, in one batch."""
+        ...
+
+    def add_keywords(self, uids: Sequence[int], keywords: Sequence[str]) -> None: ...
+
+    def move(self, uids: Sequence[int], folder: str) -> None: ...
+
+    def wait_for_new_mail(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds; True when the server said the folder changed (IDLE)."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,308 @@
+"""State in one SQLite file: every message seen, its decision and outcome, and cursors.
+
+The schema changes only through the named, ordered migrations below, each applied
+in a transaction and recorded in `migrations`. To change the schema, append a new
+migration; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from triage.domain import Cursor, MessageRef
+
+logger = logging.getLogger(__name__)
+
+MIGRATIONS: tuple[tuple[str, str], ...] = (
+    (
+        "0001_messages_and_cursors",
+        """
+        CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            mailbox TEXT NOT NULL,
+            folder TEXT NOT NULL,
+            uidvalidity INTEGER NOT NULL,
+            uid INTEGER NOT NULL,
+            message_key TEXT,
+            message_id TEXT,
+            thread_id TEXT,
+            sender TEXT,
+            subject TEXT,
+            received_at TEXT,
+            label TEXT,
+            confidence REAL,
+            model_version TEXT,
+            rule TEXT,
+            outcome TEXT,
+            reason TEXT,
+            template TEXT,
+            draft_message_id TEXT,
+            status TEXT NOT NULL DEFAULT 'received',
+            first_seen_at TEXT NOT NULL,
+            decided_at TEXT,
+            done_at TEXT,
+            UNIQUE (mailbox, folder, uidvalidity, uid)
+        );
+        CREATE INDEX messages_key ON messages (mailbox, message_key);
+        CREATE INDEX messages_message_id ON messages (message_id);
+        CREATE TABLE cursors (
+            mailbox TEXT NOT NULL,
+            folder TEXT NOT NULL,
+            uidvalidity INTEGER NOT NULL,
+            last_uid INTEGER NOT NULL,
+            PRIMARY KEY (mailbox, folder)
+        );
+        """,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class PlannedRecord:
+    """What is written when a message's decision is made, before the mailbox is touched."""
+
+    ref: MessageRef
+    message_key: str | None
+    message_id: str | None
+    thread_id: str | None
+    sender: str
+    subject: str
+    received_at: datetime | None
+    label: str | None
+    confidence: float | None
+    model_version: str | None
+    rule: str | None
+    outcome: str
+    reason: str
+    template: str | None
+    draft_message_id: str | None
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    ref: MessageRef
+    message_id: str | None
+    sender: str
+    subject: str
+    label: str | None
+    confidence: float | None
+    model_version: str | None
+    outcome: str | None
+    reason: str | None
+    draft_message_id: str | None
+    status: str
+    received_at: str | None
+    done_at: str | None
+
+
+class Store:
+    """The state database. One instance per process; not shared across threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            # created owner-only: it holds customer addresses and subjects
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA busy_timeout=5000")
+        self.migrate()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations not yet applied, in order; return their names."""
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+        done = {row[0] for row in self.db.execute("SELECT name FROM migrations")}
+        applied = []
+        for name, sql in MIGRATIONS:
+            if name in done:
+                continue
+            self.db.execute("BEGIN")
+            try:
+                for statement in filter(str.strip, sql.split(";")):
+                    self.db.execute(statement)
+                self.db.execute("INSERT INTO migrations VALUES (?, datetime('now'))", (name,))
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            logger.info("applied migration %s", name)
+            applied.append(name)
+        return applied
+
+    def applied_migrations(self) -> list[str]:
+        return [row[0] for row in self.db.execute("SELECT name FROM migrations ORDER BY name")]
+
+    def cursor(self, mailbox: str, folder: str) -> Cursor | None:
+        row = self.db.execute(
+            "SELECT uidvalidity, last_uid FROM cursors WHERE mailbox = ? AND folder = ?",
+            (mailbox, folder),
+        ).fetchone()
+        return Cursor(row[0], row[1]) if row else None
+
+    def finished_uids(self, mailbox: str, folder: str, uidvalidity: int, above: int) -> set[int]:
+        rows = self.db.execute(
+            "SELECT uid FROM messages WHERE mailbox = ? AND folder = ? AND uidvalidity = ?"
+            " AND uid > ? AND status = 'done'",
+            (mailbox, folder, uidvalidity, above),
+        )
+        return {row[0] for row in rows}
+
+    def planned_drafts(self, refs: Sequence[MessageRef]) -> dict[MessageRef, str]:
+        """Draft Message-IDs already planned (a crash may have left them in Drafts)."""
+        found: dict[MessageRef, str] = {}
+        for ref in refs:
+            row = self.db.execute(
+                "SELECT draft_message_id FROM messages WHERE mailbox = ? AND folder = ?"
+                " AND uidvalidity = ? AND uid = ? AND status = 'planned'"
+                " AND draft_message_id IS NOT NULL",
+                (ref.mailbox, ref.folder, ref.uidvalidity, ref.uid),
+            ).fetchone()
+            if row:
+                found[ref] = row[0]
+        return found
+
+    def handled_keys(self, mailbox: str, keys: Iterable[str]) -> dict[str, MessageRef]:
+        """Message keys (Message-ID or content hash) already done in this mailbox."""
+        found: dict[str, MessageRef] = {}
+        for key in set(keys):
+            row = self.db.execute(
+                "SELECT folder, uidvalidity, uid FROM messages WHERE mailbox = ?"
+                " AND message_key = ? AND status = 'done' LIMIT 1",
+                (mailbox, key),
+            ).fetchone()
+            if row:
+                found[key] = MessageRef(mailbox, row[0], row[1], row[2])
+        return found
+
+    def record_received(self, refs: Sequence[MessageRef], now: datetime) -> None:
+        """Note every message seen before any work on it, so nothing goes unaccounted."""
+        with self.db:
+            self.db.executemany(
+                "INSERT OR IGNORE INTO messages (mailbox, folder, uidvalidity, uid, first_seen_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [(r.mailbox, r.folder, r.uidvalidity, r.uid, now.isoformat()) for r in refs],
+            )
+
+    def record_plans(self, records: Sequence[PlannedRecord], now: datetime) -> None:
+        """Write the decisions of a batch in one transaction (status 'planned')."""
+        rows = [
+            (
+                r.message_key,
+                r.message_id,
+                r.thread_id,
+                r.sender,
+                r.subject,
+                r.received_at.isoformat() if r.received_at else None,
+                r.label,
+                r.confidence,
+                r.model_version,
+                r.rule,
+                r.outcome,
+                r.reason,
+                r.template,
+                r.draft_message_id,
+                now.isoformat(),
+                r.ref.mailbox,
+                r.ref.folder,
+                r.ref.uidvalidity,
+                r.ref.uid,
+            )
+            for r in records
+        ]
+        with self.db:
+            self.db.executemany(
+                "UPDATE messages SET message_key = ?, message_id = ?, thread_id = ?, sender = ?,"
+                " subject = ?, received_at = ?, label = ?, confidence = ?, model_version = ?,"
+                " rule = ?, outcome = ?, reason = ?, template = ?, draft_message_id = ?,"
+                " decided_at = ?, status = 'planned'"
+                " WHERE mailbox = ? AND folder = ? AND uidvalidity = ? AND uid = ?",
+                rows,
+            )
+
+    def record_done(
+        self, refs: Sequence[MessageRef], now: datetime, cursor: tuple[str, str, Cursor] | None
+    ) -> None:
+        """Mark a batch done and advance the folder's cursor, in one transaction."""
+        with self.db:
+            self.db.executemany(
+                "UPDATE messages SET status = 'done', done_at = ?"
+                " WHERE mailbox = ? AND folder = ? AND uidvalidity = ? AND uid = ?",
+                [(now.isoformat(), r.mailbox, r.folder, r.uidvalidity, r.uid) for r in refs],
+            )
+            if cursor is not None:
+                mailbox, folder, position = cursor
+                self.db.execute(
+                    "INSERT INTO cursors VALUES (?, ?, ?, ?) ON CONFLICT (mailbox, folder)"
+                    " DO UPDATE SET uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid",
+                    (mailbox, folder, position.uidvalidity, position.last_uid),
+                )
+
+    def messages(self, mailbox: str | None = None) -> list[StoredMessage]:
+        sql = (
+            "SELECT mailbox, folder, uidvalidity, uid, message_id, sender, subject, label,"
+            " confidence, model_version, outcome, reason, draft_message_id, status,"
+            " received_at, done_at FROM messages"
+        )
+        params: tuple[str, ...] = ()
+        if mailbox is not None:
+            sql += " WHERE mailbox = ?"
+            params = (mailbox,)
+        return [_stored(row) for row in self.db.execute(sql + " ORDER BY id", params)]
+
+    def find(self, message_id: str) -> list[StoredMessage]:
+        rows = self.db.execute(
+            "SELECT mailbox, folder, uidvalidity, uid, message_id, sender, subject, label,"
+            " confidence, model_version, outcome, reason, draft_message_id, status,"
+            " received_at, done_at FROM messages WHERE message_id = ? ORDER BY id",
+            (message_id,),
+        )
+        return [_stored(row) for row in rows]
+
+
+def _stored(row: tuple[object, ...]) -> StoredMessage:
+    (
+        mailbox,
+        folder,
+        uidvalidity,
+        uid,
+        message_id,
+        sender,
+        subject,
+        label,
+        confidence,
+        model_version,
+        outcome,
+        reason,
+        draft_id,
+        status,
+        received_at,
+        done_at,
+    ) = row
+    return StoredMessage(
+        ref=MessageRef(str(mailbox), str(folder), int(uidvalidity), int(uid)),  # type: ignore[call-overload]
+        message_id=message_id,  # type: ignore[arg-type]
+        sender=str(sender or ""),
+        subject=str(subject or ""),
+        label=label,  # type: ignore[arg-type]
+        confidence=confidence,  # type: ignore[arg-type]
+        model_version=model_version,  # type: ignore[arg-type]
+        outcome=outcome,  # type: ignore[arg-type]
+        reason=reason,  # type: ignore[arg-type]
+        draft_message_id=draft_id,  # type: ignore[arg-type]
+        status=str(status),
+        received_at=received_at,  # type: ignore[arg-type]
+        done_at=done_at,  # type: ignore[arg-type]
+    )
