@@ -287,3 +287,63 @@ def test_the_maildir_and_imap_inboxes_agree(
     maildir_result = poll(inbox, Store(tmp_path / "b.sqlite3"), engine, app.utc_now, dry_run=True)
     assert [p.outcome for p in imap_result.plans] == [p.outcome for p in maildir_result.plans]
     assert [p.record.label for p in imap_result.plans] == [p.record.label for p in maildir_result.plans]
+
+
+def test_triaged_mail_can_be_moved_to_class_folders(
+    dovecot: Dovecot, imap_user: str, mix: tuple[Path, int]
+) -> None:
+    config_path, _ = mix
+    settings = yaml.safe_load(config_path.read_text())
+    settings["marking"] = {
+        "move_to_class_folders": True,
+        "class_folders": {
+            "complaint": "Triage/Complaint",
+            "small_fix": "Triage/Small fix",
+            "escalation": "Triage/Escalation",
+        },
+    }
+    config_path.write_text(yaml.safe_dump(settings))
+    assert main(["--config", str(config_path), "run", "--once"]) == 0
+    client = dovecot.client(imap_user)
+    moved = sum(
+        client.folder_status(f, [b"MESSAGES"])[b"MESSAGES"]
+        for f in ("Triage/Complaint", "Triage/Small fix", "Triage/Escalation")
+        if client.folder_exists(f)
+    )
+    client.select_folder("Triage/Escalation", readonly=True)
+    flags = client.get_flags(client.search(["ALL"]))
+    client.logout()
+    assert moved >= 15
+    assert all(b"\\Seen" not in f and b"triage_escalation" in f for f in flags.values())
+
+
+def test_json_logs_and_one_summary_line_per_poll(
+    dovecot: Dovecot, imap_user: str, mix: tuple[Path, int], capfd: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    config_path, count = mix
+    from triage.daemon import Daemon
+
+    config = config_module.load(config_path, {"TRIAGE_PASSWORD": "secret"})
+    assert main(["--log-format", "json", "--config", str(config_path), "check-config"]) == 0
+    capfd.readouterr()
+    from triage.logs import configure
+
+    configure("INFO", "json", RedactSecrets())
+    daemon = Daemon(
+        open_inbox=lambda: app.open_inbox(config, {"TRIAGE_PASSWORD": "secret"}, RedactSecrets()),
+        store=app.open_store(config),
+        engine=app.build_engine(config),
+        clock=app.utc_now,
+        poll_interval=60,
+        idle=False,
+        idle_timeout=1,
+        reconnect_max=1,
+        batch_size=7,
+    )
+    summary = daemon.poll_once()
+    assert summary is not None and summary.seen == count
+    lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")]
+    polls = [line for line in lines if line["message"].startswith("poll: ")]
+    assert len(polls) == 1 and f"seen={count}" in polls[0]["message"]

@@ -14,6 +14,26 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 
 from triage.domain import Classification, Label, ParsedMessage
 
+# Tone: shouting, exclamation, negation, emotion; each a token the model can weigh.
+TONE_PATTERN = (
+    r"!{1,3}|\?!|\b[A-Z]{3,}\b|\b(?:[Nn]ot|[Nn]ever|[Nn]o|[Nn]othing|[Nn]obody|[Cc]an't|[Ww]on't"
+    r"|[Dd]idn't|[Dd]oesn't|[Ii]sn't|[Ww]asn't)\b|\b(?:[Ff]rustrat\w*|[Aa]ngry|[Uu]pset|[Dd]isappoint\w*"
+    r"|[Uu]nacceptable|[Rr]idiculous|[Tt]errible|[Aa]wful|[Ww]orst|[Dd]isgust\w*|[Ff]urious|[Ss]hocking"
+    r"|[Pp]athetic|[Hh]orrible|[Rr]ude|[Tt]hanks for nothing)\b"
+)
+# Urgency and risk: security, money, legal, outage, safety.
+RISK_TERMS = (
+    "hacked", "compromised", "breach", "data breach", "leak", "leaked", "phishing", "suspicious",
+    "unauthorised", "unauthorized", "fraud", "fraudulent", "stolen", "lost card", "lost my card",
+    "didn't make", "did not make", "not me", "wasn't me", "don't recognise", "don't recognize",
+    "unrecognised", "unrecognized", "chargeback", "dispute", "withdrawal", "withdrawn", "missing",
+    "not received", "never arrived", "charged twice", "double charged", "lawyer", "solicitor",
+    "attorney", "legal", "court", "sue", "regulator", "ombudsman", "gdpr", "complaint to",
+    "outage", "down", "not working", "cannot access", "can't access", "locked out", "all users",
+    "production", "urgent", "asap", "immediately", "emergency", "critical", "severe", "injury",
+    "injured", "fire", "overheating", "unsafe", "allergic", "hospital", "security", "incident",
+    "block my card", "freeze", "cancel my card", "sim swap", "identity theft",
+)
 MAX_MODEL_CHARS = 4000  # the opening of the new text carries the request; long tails add noise
 
 

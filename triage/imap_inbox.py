@@ -82,7 +82,7 @@ class ImapInbox:
 
     def _find_drafts(self) -> str:
         configured = self.settings.drafts_folder
-        folder = configured or self.client.find_special_folder(imapclient.DRAFTS) or "Drafts"
+        folder = configured or self.client.find_special_folder(imapclient.imapclient.DRAFTS) or "Drafts"
         if not self.client.folder_exists(folder):
             logger.info("creating the drafts folder %s", folder)
             self.client.create_folder(folder)

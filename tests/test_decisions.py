@@ -1,0 +1,72 @@
+"""What triage decides for a message: machine mail skipped, rules first, unsure -> needs_review."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from triage.classifier import Rules
+from triage.decisions import Policy, decide
+from triage.domain import Action, Classification, Label
+from triage.parsing import parse
+
+NOW = datetime(2026, 11, 20, tzinfo=timezone.utc)
+POLICY = Policy(
+    team_addresses=frozenset({"support@example.com"}),
+    rules=Rules(escalation_keywords=("lawyer", "data breach"), vip_domains=("bigcorp.example",)),
+    threshold=0.6,
+    needs_review_draft=True,
+)
+
+
+def msg(body: str, sender: str = "jo@example.org", headers: str = "") -> bytes:
+    return f"From: {sender}\nSubject: hello\nMessage-ID: <m@x>\n{headers}\n{body}\n".encode()
+
+
+def model_says(label: Label, p: float) -> Classification:
+    return Classification(label, p, "test-model")
+
+
+def test_a_confident_model_decides_the_class_and_template() -> None:
+    decision = decide(parse(msg("where is my parcel"), NOW), model_says(Label.SMALL_FIX, 0.9), POLICY)
+    assert (decision.action, decision.template, decision.label) == (
+        Action.DRAFT,
+        "small_fix",
+        Label.SMALL_FIX,
+    )
+    assert "test-model" in decision.reason
+
+
+def test_an_unsure_model_means_needs_review_with_a_neutral_draft() -> None:
+    decision = decide(parse(msg("hmm"), NOW), model_says(Label.COMPLAINT, 0.41), POLICY)
+    assert decision.action is Action.REVIEW and decision.template == "needs_review"
+    assert "0.41 < threshold 0.60" in decision.reason
+
+
+def test_needs_review_without_a_draft_when_configured() -> None:
+    policy = Policy(POLICY.team_addresses, POLICY.rules, 0.6, needs_review_draft=False)
+    decision = decide(parse(msg("hmm"), NOW), model_says(Label.COMPLAINT, 0.41), policy)
+    assert decision.action is Action.REVIEW and decision.template is None
+
+
+def test_an_escalation_keyword_overrides_the_model() -> None:
+    decision = decide(
+        parse(msg("I have asked my Lawyer to write"), NOW), model_says(Label.SMALL_FIX, 0.95), POLICY
+    )
+    assert decision.label is Label.ESCALATION and decision.reason == "rule keyword: lawyer"
+
+
+def test_keywords_match_whole_words_only() -> None:
+    decision = decide(parse(msg("my lawyers-free question"), NOW), model_says(Label.SMALL_FIX, 0.95), POLICY)
+    assert decision.label is Label.SMALL_FIX
+
+
+def test_a_vip_domain_is_always_an_escalation() -> None:
+    decision = decide(
+        parse(msg("quick question", "ceo@bigcorp.example"), NOW), model_says(Label.SMALL_FIX, 0.9), POLICY
+    )
+    assert decision.label is Label.ESCALATION and "vip domain" in decision.reason
+
+
+def test_machine_mail_is_skipped_with_its_reason() -> None:
+    decision = decide(parse(msg("away", headers="Auto-Submitted: auto-replied\n"), NOW), None, POLICY)
+    assert (decision.action, decision.reason, decision.template) == (Action.SKIP, "auto_submitted", None)
