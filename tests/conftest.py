@@ -26,6 +26,8 @@ import pytest
 import trustme
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
+# test users are created before the server starts; tests that need another password add it here
+USER_PASSWORDS = {"secret": 300, "ya29.test-token-value": 3, "Pa55-word-that-must-not-leak": 3}
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -42,12 +44,15 @@ class Dovecot:
     tls_port: int  # implicit TLS
     ca: trustme.CA
     ca_file: Path
+    pools: dict[str, list[str]]
 
     def add_user(self, password: str = "secret") -> str:
-        user = f"u{uuid.uuid4().hex[:10]}"
-        with (self.root / "passwd").open("a") as handle:
-            handle.write(f"{user}:{{PLAIN}}{password}::::::\n")
-        return user
+        """A user nobody has used yet. Dovecot caches the passwd file by mtime in whole
+        seconds, so users are written before start-up, a pool per password."""
+        pool = self.pools.get(password)
+        if not pool:
+            raise RuntimeError(f"no unused test user with password {password!r}: see USER_PASSWORDS")
+        return pool.pop()
 
     def client(self, user: str, password: str = "secret") -> imapclient.IMAPClient:
         client = imapclient.IMAPClient("127.0.0.1", port=self.port, ssl=False, timeout=30)
@@ -58,6 +63,10 @@ class Dovecot:
         return f"imap://{user}@127.0.0.1:{self.port}/{folder}"
 
     def stop(self) -> None:
+        """Stop the server the way an outage looks to clients: connections dropped too."""
+        subprocess.run(
+            ["doveadm", "-c", str(self.root / "dovecot.conf"), "kick", "*"], capture_output=True, check=False
+        )
         pid_file = self.root / "run" / "master.pid"
         if pid_file.exists():
             try:
@@ -160,7 +169,8 @@ def start_dovecot() -> Dovecot:
     server_cert.private_key_pem.write_to_path(str(key))
     ca.cert_pem.write_to_path(str(ca_file))
     passwd = root / "passwd"
-    passwd.write_text("")
+    pools = {pw: [f"u{uuid.uuid4().hex[:10]}" for _ in range(n)] for pw, n in USER_PASSWORDS.items()}
+    passwd.write_text("".join(f"{u}:{{PLAIN}}{pw}::::::\n" for pw, users in pools.items() for u in users))
     home = root / "home"
     home.mkdir()
     if os.geteuid() == 0:
@@ -170,7 +180,7 @@ def start_dovecot() -> Dovecot:
         home.chmod(0o777)
     port, tls_port = free_port(), free_port()
     (root / "dovecot.conf").write_text(_dovecot_config(root, port, tls_port, cert, key))
-    server = Dovecot(root, port, tls_port, ca, ca_file)
+    server = Dovecot(root, port, tls_port, ca, ca_file, pools)
     server.start()
     return server
 

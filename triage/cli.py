@@ -297,6 +297,9 @@ def print_figures(f: dict[str, Any]) -> None:
     print(" " * 12 + "".join(f"{label:>12}" for label in labels))
     for label, row in zip(labels, f["confusion"]["matrix"]):
         print(f"{label:<12}" + "".join(f"{v:>12}" for v in row))
+    print("\nthreshold  coverage  accuracy on what is answered")
+    for row in f["tradeoff"]:
+        print(f"{row['threshold']:>9.2f} {row['coverage']:>9.1%} {row['accuracy']:>9.1%}")
     if f.get("rejected"):
         print("\nrows not used: " + ", ".join(f"{reason}: {n}" for reason, n in f["rejected"].items()))
 

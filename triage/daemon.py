@@ -17,7 +17,7 @@ from types import FrameType
 
 import schedule
 from imapclient.exceptions import IMAPClientError
-from tenacity import RetryError, Retrying, retry_if_exception_type, stop_any, wait_exponential_jitter
+from tenacity import RetryError, Retrying, retry_if_exception, stop_any, wait_exponential_jitter
 from tenacity.stop import stop_base
 
 from triage.domain import PollSummary
@@ -33,6 +33,11 @@ CONNECTION_ERRORS = (MailboxError, IMAPClientError, OSError)
 
 class _Interrupted(Exception):
     """Raised from the signal handler only while the daemon is waiting."""
+
+
+def _worth_retrying(exc: BaseException) -> bool:
+    """Network trouble is retried; a refused login is not (no retry storm)."""
+    return isinstance(exc, CONNECTION_ERRORS) and not isinstance(exc, AuthenticationError)
 
 
 class _StopWhen(stop_base):
@@ -134,7 +139,7 @@ class Daemon:
         if self.inbox is not None:
             return self.inbox
         retrying = Retrying(
-            retry=retry_if_exception_type(CONNECTION_ERRORS) & ~retry_if_exception_type(AuthenticationError),  # type: ignore[operator]
+            retry=retry_if_exception(_worth_retrying),
             wait=wait_exponential_jitter(initial=1, max=self.reconnect_max),
             stop=stop_any(_StopWhen(self.stopping)),
             sleep=self._sleep,

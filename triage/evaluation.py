@@ -44,4 +44,26 @@ def report(
         "threshold": threshold,
         "abstain_rate": round(1 - len(kept) / max(len(truth), 1), 4),
         "accuracy_when_answered": round(correct_kept / max(len(kept), 1), 4),
+        "tradeoff": tradeoff(truth, predicted, confidence),
     }
+
+
+TRADEOFF_THRESHOLDS = (0.0, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def tradeoff(
+    truth: Sequence[str], predicted: Sequence[str], confidence: Sequence[float]
+) -> list[dict[str, float]]:
+    """Coverage (share answered, not needs_review) and accuracy on it, per threshold."""
+    rows = []
+    for threshold in TRADEOFF_THRESHOLDS:
+        kept = [i for i, c in enumerate(confidence) if c >= threshold]
+        correct = sum(1 for i in kept if truth[i] == predicted[i])
+        rows.append(
+            {
+                "threshold": threshold,
+                "coverage": round(len(kept) / max(len(truth), 1), 4),
+                "accuracy": round(correct / max(len(kept), 1), 4),
+            }
+        )
+    return rows

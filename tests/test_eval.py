@@ -1,0 +1,47 @@
+"""`triage eval`: figures per class, JSON, and bad rows counted instead of crashed on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from triage.cli import main
+
+ROWS = """subject,body,label,source
+Password,How do I reset my password?,small_fix,x
+,someone used my card without permission block it now,escalation,x
+Late,my parcel is two weeks late and nobody answers. really poor,complaint,x
+,where can I download my invoice,small_fix,x
+,this row has a label we do not use,praise,x
+Empty,,complaint,x
+,too,many,fields,here,x
+"""
+
+
+@pytest.fixture
+def labeled_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "labeled.csv"
+    path.write_text(ROWS)
+    return path
+
+
+def test_eval_prints_per_class_figures_and_the_tradeoff(
+    labeled_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["eval", "--data", str(labeled_csv)]) == 0
+    out = capsys.readouterr().out
+    for text in ("complaint", "small_fix", "escalation", "macro-F1", "confusion", "coverage"):
+        assert text in out
+    assert "label outside the three classes: 1" in out and "empty body: 1" in out
+    assert "broken CSV line: 1" in out
+
+
+def test_eval_json_has_the_documented_keys(labeled_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", "--data", str(labeled_csv), "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["n"] == 4
+    assert {"macro_f1", "per_class", "abstain_rate", "n"} <= set(figures)
+    assert set(figures["per_class"]["small_fix"]) == {"precision", "recall", "f1", "support"}
+    assert figures["per_class"]["small_fix"]["support"] == 2
