@@ -78,7 +78,7 @@ def main() -> None:
     dev_texts, dev_labels = texts_of(dev), [e.label for e in dev]
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
     print(f"corpus n={len(corpus)}, dev n={len(dev)}")
-    print(f"| model | CV macro-F1 | dev macro-F1 | dev escalation recall | train s |\n|---|---|---|---|---|")
+    print("| model | CV macro-F1 | dev macro-F1 | dev escalation recall | train s |\n|---|---|---|---|---|")
     for name, pipeline in candidates().items():
         cv = cross_val_predict(pipeline, texts, labels, cv=folds)
         cv_f1 = f1_score(labels, cv, average="macro")

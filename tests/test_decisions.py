@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from triage.classifier import Rules
 from triage.decisions import Policy, decide
 from triage.domain import Action, Classification, Label
 from triage.parsing import parse
 
-NOW = datetime(2026, 11, 20, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, tzinfo=UTC)
 POLICY = Policy(
     team_addresses=frozenset({"support@example.com"}),
     rules=Rules(escalation_keywords=("lawyer", "data breach"), vip_domains=("bigcorp.example",)),
