@@ -15,6 +15,7 @@ class Example:
     subject: str
     body: str
     label: str
+    group: str = ""  # rows sharing a group (variants of one message) stay in one CV fold
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,8 @@ def read_csv(path: Path) -> Dataset:
             elif not body:
                 reject("empty body")
             else:
-                examples.append(Example((row.get("subject") or "").strip(), body, label))
+                subject = (row.get("subject") or "").strip()
+                examples.append(Example(subject, body, label, (row.get("group") or "").strip()))
     return Dataset(tuple(examples), rejected)
 
 
