@@ -32,6 +32,9 @@ logger = logging.getLogger("triage")
 
 EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_AUTH, EXIT_MAILBOX, EXIT_MODEL = 0, 1, 2, 3, 4, 5
 CONFIG_ENV = "TRIAGE_CONFIG"
+DEMO_ESCALATION_KEYWORDS = [
+    "lawyer", "solicitor", "attorney", "legal action", "data breach", "chargeback", "fraud", "GDPR",
+]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -171,7 +174,7 @@ def cmd_demo(args: argparse.Namespace, redactor: RedactSecrets) -> int:
                 "own_addresses": ["alice@northwind.example", "ben@northwind.example"],
                 "signature": "Alice\nNorthwind Outfitters Support",
             },
-            "rules": {"escalation_keywords": ["lawyer", "chargeback", "data breach", "GDPR"]},
+            "rules": {"escalation_keywords": DEMO_ESCALATION_KEYWORDS},
             "drafting": {"escalation_owner": "Dana Reyes, our customer care lead"},
             "state": {"database": str(target / "state.sqlite3")},
         },

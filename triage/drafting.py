@@ -43,7 +43,7 @@ _GREETING = re.compile(
 )
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv)\s*:\s*)+", re.IGNORECASE)
-MAX_RESTATED = 320
+MAX_RESTATED = 240
 MAX_REFERENCES = 20
 
 
@@ -96,7 +96,7 @@ class Drafter:
             "subject": clean_subject(message.subject),
             "problem": restate(message.new_text),
             "fix_steps": list(find_fix(message, s.fixes)),
-            "reply_by": f"{reply_by:%A %-d %B} by {reply_by:%H:%M} ({s.timezone})",
+            "reply_by": f"{reply_by:%H:%M} ({s.timezone}) on {reply_by:%A %-d %B}",
             "reply_within_hours": int(hours) if float(hours).is_integer() else hours,
             "owner": s.escalation_owner,
             "team_name": s.team_name,
