@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import base64
+import multiprocessing
+import os
 from collections.abc import Mapping
+from concurrent.futures import Executor, ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -127,9 +130,19 @@ def build_policy(config: Config) -> Policy:
     )
 
 
-def build_engine(config: Config) -> Engine:
+def parse_pool(config: Config) -> Executor | None:
+    """Worker processes for parsing big batches, or None for in-process parsing."""
+    workers = config.settings.daemon.parse_workers or min(os.cpu_count() or 1, 4)
+    if workers <= 1:
+        return None
+    # fork: workers inherit the imported parser at no start-up cost
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+
+
+def build_engine(config: Config, executor: Executor | None = None) -> Engine:
     s = config.settings
     return Engine(
+        executor=executor,
         classifier=model_store.load(config.model_dir),
         drafter=build_drafter(config),
         policy=build_policy(config),

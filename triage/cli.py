@@ -26,14 +26,21 @@ from triage.decisions import decide, is_machine
 from triage.errors import AuthenticationError, ConfigError, MailboxError, MalformedMessage, ModelError
 from triage.logs import RedactSecrets, configure
 from triage.parsing import parse
-from triage.pipeline import PollResult, poll
+from triage.pipeline import Engine, PollResult, poll
 
 logger = logging.getLogger("triage")
 
 EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_AUTH, EXIT_MAILBOX, EXIT_MODEL = 0, 1, 2, 3, 4, 5
 CONFIG_ENV = "TRIAGE_CONFIG"
 DEMO_ESCALATION_KEYWORDS = [
-    "lawyer", "solicitor", "attorney", "legal action", "data breach", "chargeback", "fraud", "GDPR",
+    "lawyer",
+    "solicitor",
+    "attorney",
+    "legal action",
+    "data breach",
+    "chargeback",
+    "fraud",
+    "GDPR",
 ]
 
 
@@ -125,7 +132,15 @@ def cmd_check_config(args: argparse.Namespace, redactor: RedactSecrets) -> int:
 
 def cmd_run(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     config = load_config(args)
-    engine = app.build_engine(config)
+    pool = app.parse_pool(config)
+    try:
+        return run_with(args, config, app.build_engine(config, pool), redactor)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+def run_with(args: argparse.Namespace, config: Config, engine: Engine, redactor: RedactSecrets) -> int:
     if args.once or args.dry_run:
         inbox = app.open_inbox(config, config_module.environ(), redactor)
         store = app.open_store(config)

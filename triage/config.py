@@ -122,6 +122,7 @@ class DaemonSettings(_Section):
     idle: bool = True
     idle_timeout_seconds: Annotated[float, Field(gt=0, le=1740)] = 300.0
     reconnect_max_seconds: Annotated[float, Field(gt=0)] = 300.0
+    parse_workers: Annotated[int, Field(ge=0, le=64)] = 0
 
 
 class Settings(_Section):

@@ -13,6 +13,7 @@ import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -41,6 +42,8 @@ from triage.store import PlannedRecord, Store
 logger = logging.getLogger(__name__)
 
 KEYWORD_PREFIX = "triage_"
+PARALLEL_MIN = 64  # below this a batch is parsed in-process: workers cost more than they save
+PARALLEL_CHUNK = 16
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class Engine:
     max_message_bytes: int
     keywords: bool
     class_folders: dict[str, str] | None  # label -> folder, when moving is on
+    executor: Executor | None = None  # parses big batches on several cores
 
 
 @dataclass(frozen=True)
@@ -133,17 +137,20 @@ def plan_batch(raws: Sequence[RawMessage], engine: Engine, store: Store, now: da
     """Parse, screen, classify (one model call per batch), decide and draft."""
     parsed: dict[MessageRef, ParsedMessage] = {}
     failures: dict[MessageRef, str] = {}
+    small = [raw for raw in raws if raw.size <= engine.max_message_bytes]
     for raw in raws:
         if raw.size > engine.max_message_bytes:
             failures[raw.ref] = f"too large: {raw.size} bytes > limit {engine.max_message_bytes}"
-            continue
-        try:
-            parsed[raw.ref] = parsing.parse(raw.data, raw.internaldate)
-        except MalformedMessage as exc:
-            failures[raw.ref] = f"malformed: {exc.reason}"
-        except Exception as exc:  # one bad message never stops the loop
-            logger.exception("parsing %s failed unexpectedly", raw.ref)
-            failures[raw.ref] = f"malformed: unexpected {type(exc).__name__}: {exc}"
+    datas, dates = [raw.data for raw in small], [raw.internaldate for raw in small]
+    if engine.executor is not None and len(small) >= PARALLEL_MIN:
+        results = list(engine.executor.map(parse_one, datas, dates, chunksize=PARALLEL_CHUNK))
+    else:
+        results = list(map(parse_one, datas, dates))
+    for raw, result in zip(small, results):
+        if isinstance(result, str):
+            failures[raw.ref] = result
+        else:
+            parsed[raw.ref] = result
     keys = {raw.ref: message_key(parsed[raw.ref], raw.data) for raw in raws if raw.ref in parsed}
     handled = store.handled_keys(raws[0].ref.mailbox, keys.values()) if raws else {}
     to_classify = [ref for ref, message in parsed.items() if not is_machine(message, engine.policy)]
@@ -170,6 +177,17 @@ def plan_batch(raws: Sequence[RawMessage], engine: Engine, store: Store, now: da
             continue
         plans.append(_plan(ref, message, key, predictions.get(ref), engine, now))
     return plans
+
+
+def parse_one(data: bytes, internaldate: datetime) -> ParsedMessage | str:
+    """The parsed message, or why it could not be parsed; never raises (runs in workers)."""
+    try:
+        return parsing.parse(data, internaldate)
+    except MalformedMessage as exc:
+        return f"malformed: {exc.reason}"
+    except Exception as exc:  # one bad message never stops the loop
+        logger.exception("parsing failed unexpectedly")
+        return f"malformed: unexpected {type(exc).__name__}: {exc}"
 
 
 def _plan(
