@@ -95,7 +95,7 @@ def wait_for_banner(port: int, timeout: float = 15.0) -> None:
     raise RuntimeError(f"dovecot did not answer on port {port}")
 
 
-def _dovecot_config(root: Path, port: int, tls_port: int, cert: Path, key: Path) -> str:
+def _dovecot_config(root: Path, port: int, tls_port: int, cert: Path, key: Path, tls: bool = True) -> str:
     if os.geteuid() == 0:
         users = (
             "default_internal_user = dovecot\ndefault_internal_group = dovecot\n"
@@ -117,9 +117,7 @@ state_dir = {root}/state
 log_path = {root}/dovecot.log
 {users}protocols = imap
 listen = 127.0.0.1
-ssl = yes
-ssl_cert = <{cert}
-ssl_key = <{key}
+{f"ssl = yes{chr(10)}ssl_cert = <{cert}{chr(10)}ssl_key = <{key}" if tls else "ssl = no"}
 disable_plaintext_auth = no
 auth_mechanisms = plain login xoauth2 oauthbearer
 mail_max_userip_connections = 100
@@ -150,14 +148,14 @@ namespace inbox {{
   }}
   inet_listener imaps {{
     address = 127.0.0.1
-    port = {tls_port}
-    ssl = yes
+    port = {tls_port if tls else 0}
+    ssl = {"yes" if tls else "no"}
   }}
 }}
 """
 
 
-def start_dovecot() -> Dovecot:
+def start_dovecot(tls: bool = True) -> Dovecot:
     if not (shutil.which("dovecot") or Path(DOVECOT).exists()):
         pytest.fail("dovecot is not installed: run `make test`, which installs dovecot-imapd")
     root = Path(tempfile.mkdtemp(prefix="dc", dir="/tmp"))  # short: socket paths < 100 chars
@@ -179,7 +177,7 @@ def start_dovecot() -> Dovecot:
         shutil.chown(home, user="nobody", group="nogroup")
         home.chmod(0o777)
     port, tls_port = free_port(), free_port()
-    (root / "dovecot.conf").write_text(_dovecot_config(root, port, tls_port, cert, key))
+    (root / "dovecot.conf").write_text(_dovecot_config(root, port, tls_port, cert, key, tls))
     server = Dovecot(root, port, tls_port, ca, ca_file, pools)
     server.start()
     return server

@@ -347,3 +347,30 @@ def test_json_logs_and_one_summary_line_per_poll(
     lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")]
     polls = [line for line in lines if line["message"].startswith("poll: ")]
     assert len(polls) == 1 and f"seen={count}" in polls[0]["message"]
+
+
+def test_no_password_in_clear_to_a_remote_server_without_starttls(tmp_path: Path) -> None:
+    """A server offering no STARTTLS: refused unless loopback or allow_insecure.
+
+    The server is real (Dovecot with TLS off); being remote is the one thing faked,
+    as a test cannot own a non-loopback host.
+    """
+    from tests.conftest import start_dovecot
+    from triage.errors import MailboxError
+    from triage.imap_inbox import ImapInbox, ImapSettings
+
+    server = start_dovecot(tls=False)
+    try:
+        user = server.add_user()
+
+        def settings(remote: bool, allow: bool) -> ImapSettings:
+            return ImapSettings(
+                "imap", "127.0.0.1", server.port, user, "INBOX", allow, not remote, None, 10, None, "password"
+            )
+
+        with pytest.raises(MailboxError, match="no STARTTLS"):
+            ImapInbox(settings(remote=True, allow=False), lambda: "secret")
+        ImapInbox(settings(remote=True, allow=True), lambda: "secret").close()
+        ImapInbox(settings(remote=False, allow=False), lambda: "secret").close()
+    finally:
+        server.stop()
