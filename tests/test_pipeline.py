@@ -9,7 +9,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from tests.conftest import REPO
-from triage import app, config as config_module
+from triage import app
+from triage import config as config_module
 from triage.logs import RedactSecrets
 from triage.pipeline import PARALLEL_MIN, poll
 from triage.store import Store
