@@ -19,7 +19,7 @@ from sklearn.calibration import CalibratedClassifierCV  # noqa: E402
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.metrics import f1_score, recall_score  # noqa: E402
-from sklearn.model_selection import StratifiedKFold, cross_val_predict  # noqa: E402
+from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict  # noqa: E402
 from sklearn.naive_bayes import ComplementNB  # noqa: E402
 from sklearn.pipeline import FeatureUnion, Pipeline  # noqa: E402
 from sklearn.svm import LinearSVC  # noqa: E402
@@ -76,11 +76,12 @@ def main() -> None:
     texts, labels = texts_of(corpus), [e.label for e in corpus]
     dev = read_csv(args.dev).examples if args.dev.exists() else ()
     dev_texts, dev_labels = texts_of(dev), [e.label for e in dev]
-    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
+    groups = [e.group or f"row-{i}" for i, e in enumerate(corpus)]
+    folds = StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=0)
     print(f"corpus n={len(corpus)}, dev n={len(dev)}")
     print("| model | CV macro-F1 | dev macro-F1 | dev escalation recall | train s |\n|---|---|---|---|---|")
     for name, pipeline in candidates().items():
-        cv = cross_val_predict(pipeline, texts, labels, cv=folds)
+        cv = cross_val_predict(pipeline, texts, labels, groups=groups, cv=folds)
         cv_f1 = f1_score(labels, cv, average="macro")
         started = time.perf_counter()
         pipeline.fit(texts, labels)
