@@ -201,6 +201,12 @@ def private_dovecot() -> Iterator[Dovecot]:
     shutil.rmtree(server.root, ignore_errors=True)
 
 
+@pytest.fixture(autouse=True)
+def private_data_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads or writes the machine's own triage state ($XDG_DATA_HOME)."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg")))
+
+
 @pytest.fixture
 def imap_user(dovecot: Dovecot) -> str:
     """A fresh mailbox user (password "secret") with empty INBOX."""

@@ -7,7 +7,7 @@ import multiprocessing
 import os
 from collections.abc import Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
@@ -143,10 +143,13 @@ def build_engine(config: Config, executor: Executor | None = None) -> Engine:
     s = config.settings
     return Engine(
         executor=executor,
-        classifier=model_store.load(config.model_dir),
+        classifier=model_store.load_active(config.model_dir, model_store.team_dir(config.database)),
         drafter=build_drafter(config),
         policy=build_policy(config),
         max_message_bytes=s.mailbox.max_message_bytes,
         keywords=s.marking.keywords,
         class_folders=dict(s.marking.class_folders) if s.marking.move_to_class_folders else None,
+        correction_window=(
+            timedelta(days=s.classifier.correction_window_days) if s.classifier.learn_from_keywords else None
+        ),
     )

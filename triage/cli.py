@@ -23,10 +23,12 @@ from triage.classifier import model_text
 from triage.config import Config
 from triage.datasets import read_corpus, read_csv
 from triage.decisions import decide, is_machine
+from triage.domain import LABELS
 from triage.errors import AuthenticationError, ConfigError, MailboxError, MalformedMessage, ModelError
 from triage.logs import RedactSecrets, configure
 from triage.parsing import parse
 from triage.pipeline import Engine, PollResult, poll
+from triage.store import Correction
 
 logger = logging.getLogger("triage")
 
@@ -92,13 +94,33 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("--explain", action="store_true", help="show the terms that pushed the decision")
     classify.set_defaults(handler=cmd_classify)
 
-    train = commands.add_parser("train", help="train the model from the labeled corpus")
-    train.add_argument("--corpus", type=Path, help="folder of labeled CSVs (default: models/corpus)")
-    train.add_argument("--dev", type=Path, help="a labeled CSV to measure on (never trained on)")
-    train.add_argument(
-        "--model-dir", type=Path, help="where to write the model (default: classifier.model_dir)"
+    train = commands.add_parser(
+        "train", help="train a new model version on the corpus plus the team's corrections"
     )
+    train.add_argument("--corpus", type=Path, help="folder of labeled CSVs (default: models/corpus)")
+    train.add_argument(
+        "--shipped",
+        action="store_true",
+        help="rebuild the shipped cold-start model in classifier.model_dir (corpus only, with a model card)",
+    )
+    train.add_argument(
+        "--dev", type=Path, help="with --shipped: a labeled CSV to measure on (never trained on)"
+    )
+    train.add_argument("--model-dir", type=Path, help="with --shipped: where to write it")
     train.set_defaults(handler=cmd_train)
+
+    relabel = commands.add_parser("relabel", help="correct the class of a triaged message")
+    relabel.add_argument("message_id")
+    relabel.add_argument("label", choices=LABELS)
+    relabel.add_argument("--who", default=os.environ.get("USER"), help="who made the correction")
+    relabel.set_defaults(handler=cmd_relabel)
+
+    model = commands.add_parser("model", help="list model versions, or choose the one in use")
+    model_commands = model.add_subparsers(dest="model_command", required=True, metavar="ACTION")
+    model_commands.add_parser("list", help="every version with its figures; * marks the one in use")
+    use = model_commands.add_parser("use", help="use VERSION (or 'shipped'): also the way to roll back")
+    use.add_argument("version")
+    model.set_defaults(handler=cmd_model)
 
     evaluate = commands.add_parser("eval", help="measure the model on a labeled CSV")
     evaluate.add_argument("--data", type=Path, required=True, help="CSV with subject, body, label")
@@ -267,6 +289,8 @@ def load_config_or_defaults(args: argparse.Namespace) -> Config:
 
 def cmd_train(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     config = load_config_or_defaults(args)
+    if not args.shipped:
+        return train_team(args, config)
     model_dir = args.model_dir or config.model_dir
     corpus_dir = args.corpus or model_dir / "corpus"
     corpus = read_corpus(corpus_dir)
@@ -289,9 +313,72 @@ def cmd_train(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     return EXIT_OK
 
 
+def train_team(args: argparse.Namespace, config: Config) -> int:
+    corpus = read_corpus(args.corpus or config.model_dir / "corpus")
+    store = app.open_store(config)
+    try:
+        corrections = [(c.message_id, c.text, c.label) for c in store.corrected_texts()]
+    finally:
+        store.close()
+    team = model_store.team_dir(config.database)
+    current = model_store.load_active(config.model_dir, team)
+    result = training.train_team_model(
+        corpus.examples, corrections, team, current, config.settings.classifier.threshold, app.utc_now()
+    )
+    state = "promoted: now in use" if result.promoted else "kept but NOT used"
+    print(
+        f"model {result.version}: trained on {result.trained_on} examples"
+        f" ({len(corrections) - result.held_out} corrections, {result.held_out} held out)"
+    )
+    print(f"{state} ({result.why})")
+    return EXIT_OK
+
+
+def cmd_relabel(args: argparse.Namespace, redactor: RedactSecrets) -> int:
+    config = load_config_or_defaults(args)
+    store = app.open_store(config)
+    try:
+        found = store.find(args.message_id)
+        if not found:
+            print(f"no message with Message-ID {args.message_id} in {config.database}", file=sys.stderr)
+            return EXIT_ERROR
+        mailbox = found[0].ref.mailbox
+        previous = store.current_label(mailbox, args.message_id)
+        store.record_correction(
+            Correction(mailbox, args.message_id, args.label, previous, "relabel", args.who, app.utc_now())
+        )
+    finally:
+        store.close()
+    print(f"{args.message_id}: {previous or '-'} -> {args.label}; used by the next `triage train`")
+    return EXIT_OK
+
+
+def cmd_model(args: argparse.Namespace, redactor: RedactSecrets) -> int:
+    config = load_config_or_defaults(args)
+    team = model_store.team_dir(config.database)
+    if args.model_command == "use":
+        model_store.use(team, args.version)
+        print(f"now using {args.version}; a running daemon picks it up when restarted")
+        return EXIT_OK
+    current = model_store.current_version(team)
+    shipped = model_store.read_info(config.model_dir)
+    dev = shipped.figures.get("dev", {}).get("macro_f1")
+    mark = "*" if current == model_store.SHIPPED else " "
+    print(f"{mark} shipped  ({shipped.version}, trained {shipped.trained_at}, dev macro-F1 {dev})")
+    for info in model_store.versions(team):
+        mark = "*" if info.version == current else " "
+        held = info.figures.get("held_out") or {}
+        print(
+            f"{mark} {info.version}  trained {info.trained_at},"
+            f" corrections {info.figures.get('corrections_used', 0)},"
+            f" held-out macro-F1 {held.get('macro_f1', '-')}, promoted {info.figures.get('promoted')}"
+        )
+    return EXIT_OK
+
+
 def cmd_eval(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     config = load_config_or_defaults(args)
-    classifier = model_store.load(config.model_dir)
+    classifier = model_store.load_active(config.model_dir, model_store.team_dir(config.database))
     data = read_csv(args.data)
     figures = training.evaluate(classifier, data.examples, config.settings.classifier.threshold)
     figures["rejected"] = data.rejected

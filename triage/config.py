@@ -77,6 +77,8 @@ class ClassifierSettings(_Section):
     model_dir: Path = Path("models")
     threshold: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
     needs_review_draft: Literal["acknowledge", "none"] = "acknowledge"
+    learn_from_keywords: bool = True
+    correction_window_days: Annotated[float, Field(gt=0)] = 30.0
 
 
 class RuleSettings(_Section):

@@ -124,13 +124,14 @@ class Daemon:
         self.polls += 1
         s = result.summary
         logger.info(
-            "poll: seen=%d drafted=%d skipped=%d needs_review=%d failed=%d pending=%d (%.2fs)",
+            "poll: seen=%d drafted=%d skipped=%d needs_review=%d failed=%d pending=%d corrections=%d (%.2fs)",
             s.seen,
             s.drafted,
             s.skipped,
             s.needs_review,
             s.failed,
             result.pending,
+            result.corrections,
             time.monotonic() - started,
         )
         return s

@@ -139,6 +139,14 @@ class ImapInbox:
             for data in drafts:
                 self.client.append(self.drafts_folder, data, flags=DRAFT_FLAGS)
 
+    def keywords(self, uids: Sequence[int]) -> dict[int, frozenset[str]]:
+        found: dict[int, frozenset[str]] = {}
+        for start in range(0, len(uids), FETCH_BATCH):
+            flags = self.client.get_flags(list(uids[start : start + FETCH_BATCH]))
+            for uid, values in flags.items():
+                found[uid] = frozenset(v.decode() if isinstance(v, bytes) else str(v) for v in values)
+        return found
+
     def add_keywords(self, uids: Sequence[int], keywords: Sequence[str]) -> None:
         if uids and keywords:
             self.client.add_flags(list(uids), [k.encode() for k in keywords], silent=True)

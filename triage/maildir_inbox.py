@@ -132,6 +132,24 @@ class MaildirInbox:
             message.set_flags("DS")
             self.drafts.add(message)
 
+    def keywords(self, uids: Sequence[int]) -> dict[int, frozenset[str]]:
+        names = {KEYWORD_LETTERS[i]: name for name, i in self._keyword_table().items()}
+        paths = self._paths_by_uid()
+        return {
+            uid: frozenset(names[c] for c in paths[uid].name.partition(":2,")[2] if c in names)
+            for uid in uids
+            if uid in paths
+        }
+
+    def _keyword_table(self) -> dict[str, int]:
+        table = self.path / KEYWORDS
+        names: dict[str, int] = {}
+        if table.exists():
+            for line in table.read_text(encoding="utf-8").splitlines():
+                index, _, name = line.partition(" ")
+                names[name] = int(index)
+        return names
+
     def add_keywords(self, uids: Sequence[int], keywords: Sequence[str]) -> None:
         if not uids or not keywords:
             return
@@ -146,11 +164,7 @@ class MaildirInbox:
 
     def _keyword_letters(self, keywords: Sequence[str]) -> str:
         table = self.path / KEYWORDS
-        names: dict[str, int] = {}
-        if table.exists():
-            for line in table.read_text(encoding="utf-8").splitlines():
-                index, _, name = line.partition(" ")
-                names[name] = int(index)
+        names = self._keyword_table()
         for keyword in keywords:
             if keyword not in names:
                 if len(names) >= len(KEYWORD_LETTERS):

@@ -122,3 +122,51 @@ def load(directory: Path) -> Classifier:
 
 def _minor(version: str) -> tuple[str, ...]:
     return tuple(version.split(".")[:2])
+
+
+CURRENT_FILE = "current"
+SHIPPED = "shipped"
+
+
+def team_dir(database: Path) -> Path:
+    """Where models trained on a team's own mail live: beside the state database."""
+    return database.parent / "models"
+
+
+def versions(team: Path) -> list[ModelInfo]:
+    """Team-trained models, oldest first."""
+    if not team.is_dir():
+        return []
+    found = []
+    for folder in sorted(p for p in team.iterdir() if p.is_dir()):
+        try:
+            found.append(read_info(folder))
+        except ModelError:
+            logger.warning("ignoring unreadable model folder %s", folder)
+    return sorted(found, key=lambda info: info.trained_at)
+
+
+def current_version(team: Path) -> str:
+    path = team / CURRENT_FILE
+    return path.read_text(encoding="utf-8").strip() if path.exists() else SHIPPED
+
+
+def use(team: Path, version: str) -> None:
+    """Make `version` (or "shipped") the model the daemon loads."""
+    if version != SHIPPED and not (team / version / META_FILE).exists():
+        raise ModelError(str(team / version), "no such model version (see `triage model list`)")
+    team.mkdir(parents=True, exist_ok=True)
+    tmp = team / f"{CURRENT_FILE}.tmp"
+    tmp.write_text(version + "\n", encoding="utf-8")
+    tmp.replace(team / CURRENT_FILE)
+
+
+def load_active(shipped: Path, team: Path) -> Classifier:
+    """The current team model, or the shipped one; a refused team model falls back, logged."""
+    version = current_version(team)
+    if version != SHIPPED:
+        try:
+            return load(team / version)
+        except ModelError as exc:
+            logger.error("%s; falling back to the shipped model", exc)
+    return load(shipped)

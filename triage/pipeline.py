@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from imapclient.exceptions import IMAPClientError
 
@@ -23,6 +23,7 @@ from triage import parsing
 from triage.classifier import Classifier, model_text
 from triage.decisions import Policy, decide, is_machine
 from triage.domain import (
+    LABELS,
     Action,
     Classification,
     Cursor,
@@ -37,7 +38,7 @@ from triage.domain import (
 from triage.drafting import Drafter
 from triage.errors import MailboxError, MalformedMessage
 from triage.ports import Inbox
-from triage.store import PlannedRecord, Store
+from triage.store import Correction, PlannedRecord, Store
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class Engine:
     keywords: bool
     class_folders: dict[str, str] | None  # label -> folder, when moving is on
     executor: Executor | None = None  # parses big batches on several cores
+    correction_window: timedelta | None = None  # watch keywords this far back; None: off
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ class PollResult:
     summary: PollSummary
     plans: tuple[MessagePlan, ...]
     pending: int  # left planned for the next poll (the mailbox refused a write)
+    corrections: int = 0  # keyword changes by reviewers noticed in this poll
 
 
 def poll(
@@ -104,6 +107,9 @@ def poll(
     finished = store.finished_uids(inbox.name, inbox.folder, uidvalidity, above)
     todo = [uid for uid in uids if uid not in finished]
     summary, plans, pending = PollSummary(), [], 0
+    corrections = 0
+    if engine.correction_window is not None and not dry_run:
+        corrections = detect_corrections(inbox, store, clock(), engine.correction_window)
     for start in range(0, len(todo), batch_size):
         batch = todo[start : start + batch_size]
         raws = inbox.fetch(batch, engine.max_message_bytes)
@@ -130,7 +136,7 @@ def poll(
     if not todo and not dry_run:
         last = max(uids, default=above)
         store.record_done([], clock(), (inbox.name, inbox.folder, Cursor(uidvalidity, last)))
-    return PollResult(summary, tuple(plans), pending)
+    return PollResult(summary, tuple(plans), pending, corrections)
 
 
 def plan_batch(raws: Sequence[RawMessage], engine: Engine, store: Store, now: datetime) -> list[MessagePlan]:
@@ -251,6 +257,7 @@ def _record(
         reason=reason,
         template=template,
         draft_message_id=draft.message_id if draft else None,
+        model_text=model_text(message.subject, message.new_text) if classification and message else None,
     )
 
 
@@ -286,6 +293,29 @@ def carry_out(
         inbox.add_keywords(uids, keywords)
     for folder, uids in by_folder.items():
         inbox.move(uids, folder)
+
+
+def detect_corrections(inbox: Inbox, store: Store, now: datetime, window: timedelta) -> int:
+    """Record a correction wherever a person swapped our triage_<class> keyword for another.
+
+    Only an unambiguous change counts: our class keyword removed and exactly one other
+    class keyword present. Returns how many corrections were recorded.
+    """
+    labeled = store.labeled_in_folder(inbox.name, inbox.folder, inbox.uidvalidity(), now - window)
+    if not labeled:
+        return 0
+    flags = inbox.keywords(list(labeled))
+    recorded = 0
+    for uid, (message_id, _) in labeled.items():
+        classes = {k.removeprefix(KEYWORD_PREFIX) for k in flags.get(uid, ())} & set(LABELS)
+        current = store.current_label(inbox.name, message_id)
+        if len(classes) != 1 or current in classes:
+            continue
+        (label,) = classes
+        store.record_correction(Correction(inbox.name, message_id, label, current, "keyword", None, now))
+        logger.info("correction from a mail client: %s %s -> %s", message_id, current, label)
+        recorded += 1
+    return recorded
 
 
 def summarize(plans: Sequence[MessagePlan]) -> PollSummary:

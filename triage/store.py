@@ -60,6 +60,23 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         );
         """,
     ),
+    (
+        "0002_model_text_and_corrections",
+        """
+        ALTER TABLE messages ADD COLUMN model_text TEXT;
+        CREATE TABLE corrections (
+            id INTEGER PRIMARY KEY,
+            mailbox TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            label TEXT NOT NULL,
+            previous_label TEXT,
+            source TEXT NOT NULL,
+            who TEXT,
+            at TEXT NOT NULL
+        );
+        CREATE INDEX corrections_message ON corrections (mailbox, message_id)
+        """,
+    ),
 )
 
 
@@ -82,6 +99,27 @@ class PlannedRecord:
     reason: str
     template: str | None
     draft_message_id: str | None
+    model_text: str | None = None
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A person's label for a message triage labeled: from `triage relabel` or a keyword change."""
+
+    mailbox: str
+    message_id: str
+    label: str
+    previous_label: str | None
+    source: str  # relabel | keyword
+    who: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class LabeledText:
+    message_id: str
+    text: str
+    label: str
 
 
 @dataclass(frozen=True)
@@ -214,6 +252,7 @@ class Store:
                 r.reason,
                 r.template,
                 r.draft_message_id,
+                r.model_text,
                 now.isoformat(),
                 r.ref.mailbox,
                 r.ref.folder,
@@ -227,7 +266,7 @@ class Store:
                 "UPDATE messages SET message_key = ?, message_id = ?, thread_id = ?, sender = ?,"
                 " subject = ?, received_at = ?, label = ?, confidence = ?, model_version = ?,"
                 " rule = ?, outcome = ?, reason = ?, template = ?, draft_message_id = ?,"
-                " decided_at = ?, status = 'planned'"
+                " model_text = ?, decided_at = ?, status = 'planned'"
                 " WHERE mailbox = ? AND folder = ? AND uidvalidity = ? AND uid = ?",
                 rows,
             )
@@ -249,6 +288,65 @@ class Store:
                     " DO UPDATE SET uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid",
                     (mailbox, folder, position.uidvalidity, position.last_uid),
                 )
+
+    def current_label(self, mailbox: str, message_id: str) -> str | None:
+        """The latest correction's label, else the label triage gave."""
+        row = self.db.execute(
+            "SELECT label FROM corrections WHERE mailbox = ? AND message_id = ? ORDER BY id DESC LIMIT 1",
+            (mailbox, message_id),
+        ).fetchone()
+        if row:
+            return str(row[0])
+        row = self.db.execute(
+            "SELECT label FROM messages WHERE mailbox = ? AND message_id = ? AND label IS NOT NULL"
+            " ORDER BY id LIMIT 1",
+            (mailbox, message_id),
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def record_correction(self, correction: Correction) -> None:
+        with self.db:
+            self.db.execute(
+                "INSERT INTO corrections (mailbox, message_id, label, previous_label, source, who, at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    correction.mailbox,
+                    correction.message_id,
+                    correction.label,
+                    correction.previous_label,
+                    correction.source,
+                    correction.who,
+                    correction.at.isoformat(),
+                ),
+            )
+
+    def corrections(self) -> list[Correction]:
+        rows = self.db.execute(
+            "SELECT mailbox, message_id, label, previous_label, source, who, at FROM corrections ORDER BY id"
+        )
+        return [Correction(r[0], r[1], r[2], r[3], r[4], r[5], datetime.fromisoformat(r[6])) for r in rows]
+
+    def corrected_texts(self) -> list[LabeledText]:
+        """The text the model read for every corrected message, with its latest label."""
+        rows = self.db.execute(
+            "SELECT c.message_id, m.model_text, c.label FROM corrections c"
+            " JOIN messages m ON m.mailbox = c.mailbox AND m.message_id = c.message_id"
+            " WHERE c.id IN (SELECT MAX(id) FROM corrections GROUP BY mailbox, message_id)"
+            " AND m.model_text IS NOT NULL GROUP BY c.id ORDER BY c.id"
+        )
+        return [LabeledText(r[0], r[1], r[2]) for r in rows]
+
+    def labeled_in_folder(
+        self, mailbox: str, folder: str, uidvalidity: int, since: datetime
+    ) -> dict[int, tuple[str, str]]:
+        """UID -> (Message-ID, label) for labeled messages done since `since` in a folder."""
+        rows = self.db.execute(
+            "SELECT uid, message_id, label FROM messages WHERE mailbox = ? AND folder = ?"
+            " AND uidvalidity = ? AND label IS NOT NULL AND message_id IS NOT NULL"
+            " AND status = 'done' AND done_at >= ?",
+            (mailbox, folder, uidvalidity, since.isoformat()),
+        )
+        return {int(r[0]): (str(r[1]), str(r[2])) for r in rows}
 
     def messages(self, mailbox: str | None = None) -> list[StoredMessage]:
         sql = (

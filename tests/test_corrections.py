@@ -1,0 +1,106 @@
+"""Learning from corrections: a keyword swapped in a mail client or `triage relabel` changes
+the next model; versions can be listed and rolled back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import Dovecot
+from tests.test_imap_end_to_end import mix  # noqa: F401  (fixture)
+from triage import model_store
+from triage.classifier import Classifier
+from triage.cli import main
+from triage.store import Store
+from triage.training import is_held_out
+
+
+def database(config_path: Path) -> Path:
+    return Path(yaml.safe_load(config_path.read_text())["state"]["database"])
+
+
+def probability(classifier: Classifier, text: str, label: str) -> float:
+    row = classifier.pipeline.predict_proba([text])[0]
+    return float(row[list(classifier.pipeline.classes_).index(label)])
+
+
+def test_a_keyword_swap_in_a_mail_client_becomes_a_correction_and_changes_the_next_model(
+    dovecot: Dovecot,
+    imap_user: str,
+    mix: tuple[Path, int],
+    capsys: pytest.CaptureFixture[str],  # noqa: F811
+) -> None:
+    config_path, _ = mix
+    assert main(["--config", str(config_path), "run", "--once"]) == 0
+    store = Store(database(config_path))
+    candidates = [
+        m
+        for m in store.messages()
+        if m.label == "small_fix"
+        and m.outcome == "drafted"
+        and m.message_id
+        and not is_held_out(m.message_id)
+    ]
+    target = candidates[0]
+    text = store.db.execute(
+        "SELECT model_text FROM messages WHERE message_id = ?", (target.message_id,)
+    ).fetchone()[0]
+
+    client = dovecot.client(imap_user)  # a reviewer re-files it in their mail client
+    client.select_folder("INBOX")
+    client.remove_flags([target.ref.uid], [b"triage_small_fix"])
+    client.add_flags([target.ref.uid], [b"triage_complaint"])
+    client.logout()
+    other = next(
+        m
+        for m in store.messages()
+        if m.label and m.message_id and m is not target and m.message_id != target.message_id
+    )
+    assert (
+        main(["--config", str(config_path), "relabel", other.message_id or "", "escalation", "--who", "dana"])
+        == 0
+    )
+
+    assert main(["--config", str(config_path), "run", "--once"]) == 0
+    corrections = {(c.message_id, c.source): c for c in store.corrections()}
+    keyword = corrections[(target.message_id, "keyword")]
+    assert (keyword.label, keyword.previous_label) == ("complaint", "small_fix")
+    assert corrections[(other.message_id, "relabel")].who == "dana"
+
+    shipped = model_store.load(Path(__file__).parent.parent / "models")
+    before = probability(shipped, text, "complaint")
+    assert main(["--config", str(config_path), "train"]) == 0
+    assert "promoted" in capsys.readouterr().out
+    team = model_store.team_dir(database(config_path))
+    retrained = model_store.load_active(Path(__file__).parent.parent / "models", team)
+    assert retrained.version.startswith("team-")
+    assert probability(retrained, text, "complaint") > before
+
+    assert main(["--config", str(config_path), "model", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert f"* {retrained.version}" in listing and "  shipped" in listing
+
+    assert main(["--config", str(config_path), "model", "use", "shipped"]) == 0  # roll back
+    rolled_back = model_store.load_active(Path(__file__).parent.parent / "models", team)
+    assert rolled_back.version == shipped.version
+    assert probability(rolled_back, text, "complaint") == pytest.approx(before)
+
+
+def test_relabel_refuses_an_unknown_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(f"mailbox: {{url: 'maildir://{tmp_path}/m'}}\nstate: {{database: '{tmp_path}/s.db'}}\n")
+    assert main(["--config", str(config), "relabel", "<nope@x>", "complaint"]) == 1
+    assert "no message" in capsys.readouterr().err
+
+
+def test_a_broken_team_model_falls_back_to_the_shipped_one(tmp_path: Path) -> None:
+    shipped = Path(__file__).parent.parent / "models"
+    team = tmp_path / "models"
+    (team / "team-broken").mkdir(parents=True)
+    (team / "team-broken" / model_store.META_FILE).write_text(
+        '{"version": "team-broken", "format_version": 99, "sklearn_version": "1.9.1", "trained_at": "x"}'
+    )
+    model_store.use(team, "team-broken")
+    assert model_store.load_active(shipped, team).version == model_store.read_info(shipped).version
