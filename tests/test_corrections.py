@@ -29,8 +29,8 @@ def probability(classifier: Classifier, text: str, label: str) -> float:
 def test_a_keyword_swap_in_a_mail_client_becomes_a_correction_and_changes_the_next_model(
     dovecot: Dovecot,
     imap_user: str,
-    mix: tuple[Path, int],
-    capsys: pytest.CaptureFixture[str],  # noqa: F811
+    mix: tuple[Path, int],  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     config_path, _ = mix
     assert main(["--config", str(config_path), "run", "--once"]) == 0
