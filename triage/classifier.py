@@ -144,35 +144,46 @@ class Classifier:
         self.pipeline = pipeline
         self.version = version
         self.labels = [Label(str(c)) for c in pipeline.classes_]
+        self._names: list[str] | None = None
 
-    def classify(self, texts: Sequence[str]) -> list[Classification]:
+    def classify(self, texts: Sequence[str], explain: int = 4) -> list[Classification]:
+        """Label and probability per text, with the `explain` words that pushed it most."""
         if not texts:
             return []
-        probabilities = self.pipeline.predict_proba(list(texts))
+        features = self.pipeline.named_steps["features"]
+        model = self.pipeline.named_steps["model"]
+        vectors = features.transform(list(texts)).tocsr()
+        probabilities = model.predict_proba(vectors)
         results = []
-        for row in probabilities:
+        for i, row in enumerate(probabilities):
             best = int(np.argmax(row))
-            results.append(Classification(self.labels[best], float(row[best]), self.version))
+            reasons = self._terms(vectors[i], best, explain) if explain else ()
+            results.append(Classification(self.labels[best], float(row[best]), self.version, reasons))
         return results
 
     def explain(self, text: str, top: int = 6) -> tuple[str, ...]:
-        """The n-grams that pushed this text most towards its predicted class."""
-        features = self.pipeline.named_steps["features"]
+        """The words that pushed this text most towards its predicted class."""
+        return self.classify([text], explain=top)[0].reasons
+
+    def _terms(self, vector: Any, label_index: int, top: int) -> tuple[str, ...]:
+        """Word n-grams by contribution (tf-idf x weight) to the class; characters are not shown."""
         model = self.pipeline.named_steps["model"]
-        vector = features.transform([text])
-        best = int(np.argmax(model.predict_proba(vector)[0]))
-        weights = model.coef_[best] if model.coef_.shape[0] > 1 else model.coef_[0]
-        contributions = vector.multiply(weights).tocsr()
-        names = features.get_feature_names_out()
-        order = np.argsort(contributions.data)[::-1]
+        weights = model.coef_[label_index] if model.coef_.shape[0] > 1 else model.coef_[0]
+        contributions = vector.data * weights[vector.indices]
+        names = self._feature_names()
         terms: list[str] = []
-        for index in order:
-            name = str(names[contributions.indices[index]]).split("__", 1)[-1]
-            if contributions.data[index] <= 0 or len(terms) >= top:
+        for position in np.argsort(contributions)[::-1]:
+            if contributions[position] <= 0 or len(terms) >= top:
                 break
-            if name.strip() and name not in terms:
-                terms.append(name)
+            name = names[vector.indices[position]]
+            if name.startswith("words__") and name[7:] not in terms:
+                terms.append(name[7:])
         return tuple(terms)
+
+    def _feature_names(self) -> list[str]:
+        if self._names is None:
+            self._names = [str(n) for n in self.pipeline.named_steps["features"].get_feature_names_out()]
+        return self._names
 
 
 def decide_label(message: ParsedMessage, predicted: Classification, rules: Rules) -> Classification:

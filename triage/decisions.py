@@ -30,9 +30,13 @@ def decide(message: ParsedMessage, predicted: Classification | None, policy: Pol
         return Decision(Action.DRAFT, f"rule {result.by_rule}", result, template=result.label.value)
     if result.probability < policy.threshold:
         reason = f"{result.label.value} at {result.probability:.2f} < threshold {policy.threshold:.2f}"
+        if result.reasons:
+            reason += f" ({', '.join(result.reasons)})"
         template = "needs_review" if policy.needs_review_draft else None
         return Decision(Action.REVIEW, reason, result, template=template)
     reason = f"model {result.model_version}: {result.label.value} at {result.probability:.2f}"
+    if result.reasons:
+        reason += f" ({', '.join(result.reasons)})"
     return Decision(Action.DRAFT, reason, result, template=result.label.value)
 
 
