@@ -49,8 +49,10 @@ def main() -> None:
     full = training.evaluate(classifier, dev, threshold=0.5)
     print(f"prediction: {single:.0f} msg/s one at a time, {batch:.0f} msg/s in a batch of {len(texts)}")
     print(f"training on {len(corpus)} rows: {train_s:.1f} s")
-    print(f"shipped model on {args.dev.name} (n={full['n']}): macro-F1 {full['macro_f1']:.3f},"
-          f" escalation recall {full['per_class']['escalation']['recall']:.3f}")
+    print(
+        f"shipped model on {args.dev.name} (n={full['n']}): macro-F1 {full['macro_f1']:.3f},"
+        f" escalation recall {full['per_class']['escalation']['recall']:.3f}"
+    )
 
     rng = random.Random(0)
     order = list(range(len(dev)))

@@ -78,8 +78,13 @@ def main() -> None:
     dev_texts, dev_labels = texts_of(dev), [e.label for e in dev]
     groups = [e.group or f"row-{i}" for i, e in enumerate(corpus)]
     folds = StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=0)
-    print(f"corpus n={len(corpus)}, dev n={len(dev)}")
-    print("| model | CV macro-F1 | dev macro-F1 | dev escalation recall | train s |\n|---|---|---|---|---|")
+    lines = [
+        f"Corpus n={len(corpus)} (5-fold CV grouped by message), dev n={len(dev)} ({args.dev.name}).",
+        "",
+        "| model | CV macro-F1 | dev macro-F1 | dev escalation recall | train s |",
+        "|---|---|---|---|---|",
+    ]
+    print("\n".join(lines))
     for name, pipeline in candidates().items():
         cv = cross_val_predict(pipeline, texts, labels, groups=groups, cv=folds)
         cv_f1 = f1_score(labels, cv, average="macro")
@@ -90,9 +95,11 @@ def main() -> None:
             predicted = pipeline.predict(dev_texts)
             dev_f1 = f1_score(dev_labels, predicted, average="macro")
             esc = recall_score(dev_labels, predicted, labels=["escalation"], average="macro")
-            print(f"| {name} | {cv_f1:.3f} | {dev_f1:.3f} | {esc:.3f} | {train_s:.1f} |")
+            lines.append(f"| {name} | {cv_f1:.3f} | {dev_f1:.3f} | {esc:.3f} | {train_s:.1f} |")
         else:
-            print(f"| {name} | {cv_f1:.3f} | - | - | {train_s:.1f} |")
+            lines.append(f"| {name} | {cv_f1:.3f} | - | - | {train_s:.1f} |")
+        print(lines[-1])
+    (REPO / "models" / "comparison.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -70,3 +70,11 @@ def test_a_vip_domain_is_always_an_escalation() -> None:
 def test_machine_mail_is_skipped_with_its_reason() -> None:
     decision = decide(parse(msg("away", headers="Auto-Submitted: auto-replied\n"), NOW), None, POLICY)
     assert (decision.action, decision.reason, decision.template) == (Action.SKIP, "auto_submitted", None)
+
+
+def test_a_class_threshold_above_the_global_one_sends_it_to_review() -> None:
+    policy = Policy(POLICY.team_addresses, POLICY.rules, 0.6, True, class_thresholds={"escalation": 0.9})
+    decision = decide(parse(msg("my card was used"), NOW), model_says(Label.ESCALATION, 0.85), policy)
+    assert decision.action is Action.REVIEW and "threshold 0.90" in decision.reason
+    decision = decide(parse(msg("where is it"), NOW), model_says(Label.SMALL_FIX, 0.65), policy)
+    assert decision.action is Action.DRAFT

@@ -45,3 +45,36 @@ def test_eval_json_has_the_documented_keys(labeled_csv: Path, capsys: pytest.Cap
     assert {"macro_f1", "per_class", "abstain_rate", "n"} <= set(figures)
     assert set(figures["per_class"]["small_fix"]) == {"precision", "recall", "f1", "support"}
     assert figures["per_class"]["small_fix"]["support"] == 2
+
+
+def test_the_threshold_for_a_precision_target_is_the_lowest_that_reaches_it() -> None:
+    from triage.evaluation import threshold_for_precision
+
+    truth = ["a", "b", "a", "a", "a"]
+    predicted = ["a", "a", "a", "a", "a"]
+    confidence = [0.3, 0.4, 0.5, 0.8, 0.9]
+    # all five: 4/5 = 0.8; from 0.4 up: 3/4 = 0.75; from 0.5 up: 3/3 = 1.0
+    assert threshold_for_precision(truth, predicted, confidence, "a", 0.8) == 0.3
+    assert threshold_for_precision(truth, predicted, confidence, "a", 0.9) == 0.5
+    assert threshold_for_precision(truth, ["b"] * 5, confidence, "a", 0.9) == 1.0
+
+
+def test_precision_targets_set_per_class_thresholds_from_the_shipped_model(tmp_path: Path) -> None:
+    from triage import app, model_store
+    from triage import config as config_module
+
+    repo = Path(__file__).parent.parent
+    config = config_module.from_mapping(
+        {
+            "mailbox": {"url": "maildir:///x"},
+            "classifier": {
+                "model_dir": str(repo / "models"),
+                "precision_targets": {"escalation": 0.99, "small_fix": 0.5},
+            },
+        },
+        {},
+        tmp_path,
+    )
+    thresholds = app.class_thresholds(config, model_store.read_info(repo / "models"))
+    assert set(thresholds) == {"escalation", "small_fix"}
+    assert thresholds["escalation"] >= thresholds["small_fix"]

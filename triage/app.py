@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 import multiprocessing
 import os
 from collections.abc import Mapping
@@ -19,12 +20,15 @@ from triage.config import Config
 from triage.decisions import Policy
 from triage.drafting import TEMPLATE_SUFFIX, Drafter, DraftSettings, Fix
 from triage.errors import ConfigError
+from triage.evaluation import threshold_for_precision
 from triage.imap_inbox import ImapInbox, ImapSettings
 from triage.logs import RedactSecrets
 from triage.maildir_inbox import MaildirInbox
 from triage.pipeline import Engine
 from triage.ports import Inbox
 from triage.store import Store
+
+logger = logging.getLogger(__name__)
 
 
 def utc_now() -> datetime:
@@ -117,7 +121,25 @@ def build_drafter(config: Config) -> Drafter:
         ) from None
 
 
-def build_policy(config: Config) -> Policy:
+def class_thresholds(config: Config, info: model_store.ModelInfo) -> dict[str, float]:
+    """Per-class thresholds meeting classifier.precision_targets on the model's CV predictions."""
+    targets = config.settings.classifier.precision_targets
+    predictions = info.figures.get("cross_validation", {}).get("predictions")
+    if not targets:
+        return {}
+    if not predictions:
+        logger.warning("model %s has no cross-validated predictions: precision_targets ignored", info.version)
+        return {}
+    truth, predicted, confidence = zip(*predictions)
+    thresholds = {
+        label: threshold_for_precision(truth, predicted, confidence, label, target)
+        for label, target in targets.items()
+    }
+    logger.info("per-class thresholds from precision targets: %s", thresholds)
+    return thresholds
+
+
+def build_policy(config: Config, thresholds: Mapping[str, float] | None = None) -> Policy:
     s = config.settings
     return Policy(
         team_addresses=frozenset({s.team.address, *(a.lower() for a in s.team.own_addresses)}),
@@ -127,6 +149,7 @@ def build_policy(config: Config) -> Policy:
         ),
         threshold=s.classifier.threshold,
         needs_review_draft=s.classifier.needs_review_draft == "acknowledge",
+        class_thresholds=dict(thresholds or {}),
     )
 
 
@@ -141,11 +164,16 @@ def parse_pool(config: Config) -> Executor | None:
 
 def build_engine(config: Config, executor: Executor | None = None) -> Engine:
     s = config.settings
+    team = model_store.team_dir(config.database)
+    classifier = model_store.load_active(config.model_dir, team)
+    info = model_store.read_info(
+        config.model_dir if not (team / classifier.version).is_dir() else team / classifier.version
+    )
     return Engine(
         executor=executor,
-        classifier=model_store.load_active(config.model_dir, model_store.team_dir(config.database)),
+        classifier=classifier,
         drafter=build_drafter(config),
-        policy=build_policy(config),
+        policy=build_policy(config, class_thresholds(config, info)),
         max_message_bytes=s.mailbox.max_message_bytes,
         keywords=s.marking.keywords,
         class_folders=dict(s.marking.class_folders) if s.marking.move_to_class_folders else None,

@@ -77,8 +77,17 @@ class ClassifierSettings(_Section):
     model_dir: Path = Path("models")
     threshold: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
     needs_review_draft: Literal["acknowledge", "none"] = "acknowledge"
+    precision_targets: dict[str, Annotated[float, Field(gt=0, le=1)]] = {}
     learn_from_keywords: bool = True
     correction_window_days: Annotated[float, Field(gt=0)] = 30.0
+
+    @field_validator("precision_targets")
+    @classmethod
+    def _known_labels(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = set(value) - set(LABELS)
+        if unknown:
+            raise ValueError(f"keys among {list(LABELS)}, not {sorted(unknown)}")
+        return value
 
 
 class RuleSettings(_Section):

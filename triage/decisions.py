@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from triage.classifier import Rules, decide_label
 from triage.domain import Action, Classification, Decision, ParsedMessage
@@ -15,6 +16,10 @@ class Policy:
     rules: Rules
     threshold: float
     needs_review_draft: bool  # a neutral acknowledgement when unsure, or no draft
+    class_thresholds: Mapping[str, float] = field(default_factory=dict)  # from precision targets
+
+    def threshold_for(self, label: str) -> float:
+        return max(self.threshold, self.class_thresholds.get(label, 0.0))
 
 
 def decide(message: ParsedMessage, predicted: Classification | None, policy: Policy) -> Decision:
@@ -28,8 +33,9 @@ def decide(message: ParsedMessage, predicted: Classification | None, policy: Pol
     result = decide_label(message, predicted, policy.rules)
     if result.by_rule:
         return Decision(Action.DRAFT, f"rule {result.by_rule}", result, template=result.label.value)
-    if result.probability < policy.threshold:
-        reason = f"{result.label.value} at {result.probability:.2f} < threshold {policy.threshold:.2f}"
+    threshold = policy.threshold_for(result.label.value)
+    if result.probability < threshold:
+        reason = f"{result.label.value} at {result.probability:.2f} < threshold {threshold:.2f}"
         if result.reasons:
             reason += f" ({', '.join(result.reasons)})"
         template = "needs_review" if policy.needs_review_draft else None

@@ -67,3 +67,21 @@ def tradeoff(
             }
         )
     return rows
+
+
+def threshold_for_precision(
+    truth: Sequence[str], predicted: Sequence[str], confidence: Sequence[float], label: str, target: float
+) -> float:
+    """The lowest confidence at which predictions of `label` reach `target` precision.
+
+    Scans the observed confidences from low to high; 1.0 when no threshold reaches it
+    (then every `label` prediction goes to needs_review).
+    """
+    scored = sorted((c, t == p) for t, p, c in zip(truth, predicted, confidence) if p == label)
+    correct, total = sum(ok for _, ok in scored), len(scored)
+    for confidence_at, ok in scored:
+        if total and correct / total >= target:
+            return round(confidence_at, 4)
+        correct -= ok
+        total -= 1
+    return 1.0

@@ -48,7 +48,11 @@ def cross_validate(examples: Sequence[Example], threshold: float) -> dict[str, A
     )
     classes = sorted(set(labels))
     predicted = [classes[row.argmax()] for row in probabilities]
-    return report(labels, predicted, [float(row.max()) for row in probabilities], threshold)
+    confidence = [round(float(row.max()), 4) for row in probabilities]
+    figures = report(labels, predicted, confidence, threshold)
+    # kept with the model so per-class thresholds follow config's precision targets at start-up
+    figures["predictions"] = [list(row) for row in zip(labels, predicted, confidence)]
+    return figures
 
 
 def train(examples: Sequence[Example]) -> Any:
@@ -96,11 +100,13 @@ def train_and_save(
         figures=figures,
     )
     model_store.save(pipeline, model_dir, info)
-    (model_dir / "MODEL_CARD.md").write_text(model_card(info), encoding="utf-8")
+    comparison_file = model_dir / "comparison.md"
+    comparison = comparison_file.read_text(encoding="utf-8") if comparison_file.exists() else ""
+    (model_dir / "MODEL_CARD.md").write_text(model_card(info, comparison), encoding="utf-8")
     return figures
 
 
-def model_card(info: model_store.ModelInfo) -> str:
+def model_card(info: model_store.ModelInfo, comparison: str = "") -> str:
     f = info.figures
     lines = [
         "# triage model card",
@@ -121,6 +127,8 @@ def model_card(info: model_store.ModelInfo) -> str:
             "",
             *_table(f["dev"]),
         ]
+    if comparison:
+        lines += ["", "## Candidates compared (`bench/compare_models.py`)", "", comparison.strip()]
     lines += [
         "",
         "## Limits",
