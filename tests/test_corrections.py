@@ -13,6 +13,7 @@ from tests.test_imap_end_to_end import mix  # noqa: F401  (fixture)
 from triage import model_store
 from triage.classifier import Classifier
 from triage.cli import main
+from triage.logs import RedactSecrets
 from triage.store import Store
 from triage.training import is_held_out
 
@@ -104,3 +105,79 @@ def test_a_broken_team_model_falls_back_to_the_shipped_one(tmp_path: Path) -> No
     )
     model_store.use(team, "team-broken")
     assert model_store.load_active(shipped, team).version == model_store.read_info(shipped).version
+
+
+def test_filing_a_message_into_another_class_folder_is_a_correction_and_past_folders_train(
+    dovecot: Dovecot,
+    imap_user: str,
+    mix: tuple[Path, int],  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config_path, _ = mix
+    assert main(["--config", str(config_path), "run", "--once"]) == 0
+    store = Store(database(config_path))
+    target = next(m for m in store.messages() if m.label == "complaint" and m.outcome == "drafted")
+    client = dovecot.client(imap_user)  # a reviewer files it under escalations
+    client.create_folder("Triage/Escalation")
+    client.select_folder("INBOX")
+    client.move([target.ref.uid], "Triage/Escalation")
+    client.create_folder("Past/Complaints")
+    for eml in sorted(
+        (Path(__file__).parent.parent / "triage" / "demo_mailbox" / "INBOX").glob("0[15]-*.eml")
+    ):
+        client.append("Past/Complaints", eml.read_bytes())
+    client.logout()
+
+    assert main(["--config", str(config_path), "run", "--once"]) == 0
+    folder = [c for c in store.corrections() if c.source == "folder"]
+    assert [(c.message_id, c.previous_label, c.label) for c in folder] == [
+        (target.message_id, "complaint", "escalation")
+    ]
+    assert main(["--config", str(config_path), "run", "--once"]) == 0
+    assert len([c for c in store.corrections() if c.source == "folder"]) == 1, "noted once, not every poll"
+
+    capsys.readouterr()
+    assert main(["--config", str(config_path), "train", "--from-folder", "Past/Complaints=complaint"]) == 0
+    assert "2 from folders" in capsys.readouterr().out
+
+
+def test_the_scheduled_retrain_swaps_in_a_promoted_model_and_survives_a_failure(tmp_path: Path) -> None:
+    from triage import app
+    from triage import config as config_module
+    from triage.cli import retrain_in_place
+    from triage.daemon import Daemon
+
+    repo = Path(__file__).parent.parent
+    config = config_module.from_mapping(
+        {
+            "mailbox": {"url": f"maildir://{tmp_path}/m"},
+            "state": {"database": str(tmp_path / "s.db")},
+            "classifier": {"model_dir": str(repo / "models"), "retrain_every_days": 7},
+            "drafting": {"templates_dir": str(repo / "templates")},
+        },
+        {},
+        tmp_path,
+    )
+    engine = app.build_engine(config)
+
+    def broken() -> None:
+        raise RuntimeError("disk full")
+
+    daemon = Daemon(
+        lambda: app.open_inbox(config, {}, RedactSecrets()),
+        app.open_store(config),
+        engine,
+        app.utc_now,
+        60,
+        False,
+        1,
+        1,
+        10,
+        retrain=broken,
+        retrain_every_days=7,
+    )
+    daemon.retrain_once()
+    assert daemon.engine.classifier.version == engine.classifier.version
+    daemon.retrain = lambda: retrain_in_place(config)
+    daemon.retrain_once()
+    assert daemon.engine.classifier.version.startswith("team-")

@@ -177,6 +177,7 @@ def build_engine(config: Config, executor: Executor | None = None) -> Engine:
         max_message_bytes=s.mailbox.max_message_bytes,
         keywords=s.marking.keywords,
         class_folders=dict(s.marking.class_folders) if s.marking.move_to_class_folders else None,
+        correction_folders=dict(s.marking.class_folders) if s.classifier.learn_from_keywords else None,
         correction_window=(
             timedelta(days=s.classifier.correction_window_days) if s.classifier.learn_from_keywords else None
         ),

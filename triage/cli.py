@@ -19,9 +19,9 @@ from typing import Any
 
 from triage import __version__, app, model_store, training
 from triage import config as config_module
-from triage.classifier import model_text
+from triage.classifier import Classifier, model_text
 from triage.config import Config
-from triage.datasets import read_corpus, read_csv
+from triage.datasets import Example, read_corpus, read_csv
 from triage.decisions import decide, is_machine
 from triage.domain import LABELS
 from triage.errors import AuthenticationError, ConfigError, MailboxError, MalformedMessage, ModelError
@@ -107,6 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--dev", type=Path, help="with --shipped: a labeled CSV to measure on (never trained on)"
     )
     train.add_argument("--model-dir", type=Path, help="with --shipped: where to write it")
+    train.add_argument(
+        "--from-folder",
+        action="append",
+        default=[],
+        metavar="FOLDER=LABEL",
+        help="also learn from a folder of past mail in the mailbox, e.g. Complaints=complaint (repeatable)",
+    )
     train.set_defaults(handler=cmd_train)
 
     relabel = commands.add_parser("relabel", help="correct the class of a triaged message")
@@ -186,6 +193,8 @@ def run_with(args: argparse.Namespace, config: Config, engine: Engine, redactor:
         idle_timeout=s.daemon.idle_timeout_seconds,
         reconnect_max=s.daemon.reconnect_max_seconds,
         batch_size=s.mailbox.batch_size,
+        retrain=lambda: retrain_in_place(config),
+        retrain_every_days=s.classifier.retrain_every_days,
     )
     logger.info("watching %s", config.mailbox.display())
     return daemon.run()
@@ -290,7 +299,7 @@ def load_config_or_defaults(args: argparse.Namespace) -> Config:
 def cmd_train(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     config = load_config_or_defaults(args)
     if not args.shipped:
-        return train_team(args, config)
+        return train_team(args, config, redactor)
     model_dir = args.model_dir or config.model_dir
     corpus_dir = args.corpus or model_dir / "corpus"
     corpus = read_corpus(corpus_dir)
@@ -313,7 +322,26 @@ def cmd_train(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     return EXIT_OK
 
 
-def train_team(args: argparse.Namespace, config: Config) -> int:
+def retrain_in_place(config: Config) -> Classifier | None:
+    """Train on the corpus plus corrections; the new classifier if it was promoted."""
+    store = app.open_store(config)
+    try:
+        corrections = [(c.message_id, c.text, c.label) for c in store.corrected_texts()]
+    finally:
+        store.close()
+    team = model_store.team_dir(config.database)
+    result = training.train_team_model(
+        read_corpus(config.model_dir / "corpus").examples,
+        corrections,
+        team,
+        model_store.load_active(config.model_dir, team),
+        config.settings.classifier.threshold,
+        app.utc_now(),
+    )
+    return model_store.load(team / result.version) if result.promoted else None
+
+
+def train_team(args: argparse.Namespace, config: Config, redactor: RedactSecrets) -> int:
     corpus = read_corpus(args.corpus or config.model_dir / "corpus")
     store = app.open_store(config)
     try:
@@ -322,16 +350,47 @@ def train_team(args: argparse.Namespace, config: Config) -> int:
         store.close()
     team = model_store.team_dir(config.database)
     current = model_store.load_active(config.model_dir, team)
+    past_mail = read_labeled_folders(args.from_folder, config, redactor) if args.from_folder else []
     result = training.train_team_model(
-        corpus.examples, corrections, team, current, config.settings.classifier.threshold, app.utc_now()
+        corpus.examples,
+        corrections,
+        team,
+        current,
+        config.settings.classifier.threshold,
+        app.utc_now(),
+        past_mail,
     )
     state = "promoted: now in use" if result.promoted else "kept but NOT used"
     print(
         f"model {result.version}: trained on {result.trained_on} examples"
-        f" ({len(corrections) - result.held_out} corrections, {result.held_out} held out)"
+        f" ({len(corrections) - result.held_out} corrections, {result.held_out} held out,"
+        f" {len(past_mail)} from folders)"
     )
     print(f"{state} ({result.why})")
     return EXIT_OK
+
+
+def read_labeled_folders(specs: list[str], config: Config, redactor: RedactSecrets) -> list[Example]:
+    """FOLDER=LABEL pairs -> examples from the mailbox's own folders (IMAP or Maildir)."""
+    examples: list[Example] = []
+    inbox = app.open_inbox(config, config_module.environ(), redactor)
+    try:
+        for spec in specs:
+            folder, _, label = spec.rpartition("=")
+            if not folder or label not in LABELS:
+                raise ConfigError("--from-folder", f"FOLDER=LABEL with LABEL one of {list(LABELS)}", spec)
+            for raw in inbox.read_folder(folder, config.settings.mailbox.max_message_bytes):
+                try:
+                    message = parse(raw.data, raw.internaldate)
+                except MalformedMessage:
+                    continue
+                examples.append(
+                    Example(message.subject, message.new_text, label, f"folder-{raw.ref.uid}-{folder}")
+                )
+            logger.info("read %s as %s", folder, label)
+    finally:
+        inbox.close()
+    return examples
 
 
 def cmd_relabel(args: argparse.Namespace, redactor: RedactSecrets) -> int:

@@ -80,6 +80,7 @@ class ClassifierSettings(_Section):
     precision_targets: dict[str, Annotated[float, Field(gt=0, le=1)]] = {}
     learn_from_keywords: bool = True
     correction_window_days: Annotated[float, Field(gt=0)] = 30.0
+    retrain_every_days: Annotated[float, Field(ge=0)] = 0.0
 
     @field_validator("precision_targets")
     @classmethod

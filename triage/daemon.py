@@ -12,6 +12,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from types import FrameType
 
@@ -20,6 +21,7 @@ from imapclient.exceptions import IMAPClientError
 from tenacity import RetryError, Retrying, retry_if_exception, stop_any, wait_exponential_jitter
 from tenacity.stop import stop_base
 
+from triage.classifier import Classifier
 from triage.domain import PollSummary
 from triage.errors import AuthenticationError, MailboxError
 from triage.pipeline import Engine, poll
@@ -60,6 +62,8 @@ class Daemon:
         idle_timeout: float,
         reconnect_max: float,
         batch_size: int,
+        retrain: Callable[[], Classifier | None] | None = None,
+        retrain_every_days: float = 0,
     ) -> None:
         self.open_inbox = open_inbox
         self.store = store
@@ -70,6 +74,8 @@ class Daemon:
         self.idle_timeout = idle_timeout
         self.reconnect_max = reconnect_max
         self.batch_size = batch_size
+        self.retrain = retrain
+        self.retrain_every_days = retrain_every_days
         self.scheduler = schedule.Scheduler()
         self.stopping = threading.Event()
         self.waiting = False
@@ -86,6 +92,8 @@ class Daemon:
         """Run until stopped; 0 on a clean stop, 3 when the login is refused."""
         previous = {sig: signal.signal(sig, self.stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         self.scheduler.every(max(1, round(self.poll_interval))).seconds.do(self.poll_once)
+        if self.retrain is not None and self.retrain_every_days > 0:
+            self.scheduler.every(max(1, round(self.retrain_every_days * 86400))).seconds.do(self.retrain_once)
         try:
             self.poll_once()
             while not self.stopping.is_set():
@@ -135,6 +143,18 @@ class Daemon:
             time.monotonic() - started,
         )
         return s
+
+    def retrain_once(self) -> None:
+        """The scheduled retrain: a promoted model replaces the one in use, without a restart."""
+        assert self.retrain is not None
+        try:
+            classifier = self.retrain()
+        except Exception:  # a failed retrain must never stop triage; the current model stays
+            logger.exception("scheduled retrain failed; keeping model %s", self.engine.classifier.version)
+            return
+        if classifier is not None:
+            logger.info("now using model %s", classifier.version)
+            self.engine = replace(self.engine, classifier=classifier)
 
     def _connected(self) -> Inbox | None:
         if self.inbox is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import ssl
 import time
 from collections.abc import Callable, Sequence
@@ -19,6 +20,7 @@ from triage.errors import AuthenticationError, MailboxError
 logger = logging.getLogger(__name__)
 
 FETCH_BATCH = 200
+_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 DRAFT_FLAGS = (imapclient.DRAFT, imapclient.SEEN)  # our own drafts need no "unread" badge
 
 
@@ -138,6 +140,35 @@ class ImapInbox:
         else:
             for data in drafts:
                 self.client.append(self.drafts_folder, data, flags=DRAFT_FLAGS)
+
+    def folder_message_ids(self, folder: str) -> list[str]:
+        if not self.client.folder_exists(folder):
+            return []
+        self.client.select_folder(folder, readonly=True)
+        try:
+            uids = self.client.search(["ALL"])
+            found: list[str] = []
+            for start in range(0, len(uids), FETCH_BATCH):
+                chunk = uids[start : start + FETCH_BATCH]
+                headers = self.client.fetch(chunk, ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
+                for data in headers.values():
+                    raw = data.get(b"BODY[HEADER.FIELDS (MESSAGE-ID)]", b"").decode("ascii", "replace")
+                    found.extend(_MESSAGE_ID.findall(raw)[:1])
+            return found
+        finally:
+            self.client.select_folder(self.folder, readonly=False)
+
+    def read_folder(self, folder: str, max_bytes: int) -> list[RawMessage]:
+        if not self.client.folder_exists(folder):
+            raise MailboxError(f"{self.name}: no folder {folder!r}")
+        watched = self.folder
+        self.client.select_folder(folder, readonly=True)
+        self.folder = folder
+        try:
+            return self.fetch(self.client.search(["ALL"]), max_bytes)
+        finally:
+            self.folder = watched
+            self.client.select_folder(watched, readonly=False)
 
     def keywords(self, uids: Sequence[int]) -> dict[int, frozenset[str]]:
         found: dict[int, frozenset[str]] = {}

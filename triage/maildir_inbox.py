@@ -132,6 +132,41 @@ class MaildirInbox:
             message.set_flags("DS")
             self.drafts.add(message)
 
+    def folder_message_ids(self, folder: str) -> list[str]:
+        name = folder.replace("/", ".")
+        if name not in self.box.list_folders():
+            return []
+        box = self.box.get_folder(name)
+        parser = email.parser.BytesHeaderParser(policy=email.policy.compat32)
+        found = []
+        for key in box.keys():
+            with box.get_file(key) as handle:
+                message_id = str(parser.parse(handle).get("Message-ID", "")).strip()  # type: ignore[arg-type]
+            if message_id:
+                found.append(message_id)
+        return found
+
+    def read_folder(self, folder: str, max_bytes: int) -> list[RawMessage]:
+        name = folder.replace("/", ".")
+        if name not in self.box.list_folders():
+            raise MailboxError(f"{self.path}: no folder {folder!r}")
+        root = self.path / f".{name}"
+        files = sorted(
+            p for sub in ("new", "cur") for p in (root / sub).iterdir() if not p.name.startswith(".")
+        )
+        found = []
+        for uid, path in enumerate(files, start=1):
+            stat = path.stat()
+            found.append(
+                RawMessage(
+                    ref=MessageRef(self.name, folder, 0, uid),
+                    data=path.read_bytes() if stat.st_size <= max_bytes else b"",
+                    internaldate=datetime.fromtimestamp(stat.st_mtime, UTC),
+                    size=stat.st_size,
+                )
+            )
+        return found
+
     def keywords(self, uids: Sequence[int]) -> dict[int, frozenset[str]]:
         names = {KEYWORD_LETTERS[i]: name for name, i in self._keyword_table().items()}
         paths = self._paths_by_uid()

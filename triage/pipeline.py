@@ -59,6 +59,7 @@ class Engine:
     class_folders: dict[str, str] | None  # label -> folder, when moving is on
     executor: Executor | None = None  # parses big batches on several cores
     correction_window: timedelta | None = None  # watch keywords this far back; None: off
+    correction_folders: dict[str, str] | None = None  # label -> folder a reviewer may file into
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ def poll(
     corrections = 0
     if engine.correction_window is not None and not dry_run:
         corrections = detect_corrections(inbox, store, clock(), engine.correction_window)
+        corrections += detect_folder_corrections(inbox, store, clock(), engine.correction_folders or {})
     for start in range(0, len(todo), batch_size):
         batch = todo[start : start + batch_size]
         raws = inbox.fetch(batch, engine.max_message_bytes)
@@ -315,6 +317,20 @@ def detect_corrections(inbox: Inbox, store: Store, now: datetime, window: timede
         store.record_correction(Correction(inbox.name, message_id, label, current, "keyword", None, now))
         logger.info("correction from a mail client: %s %s -> %s", message_id, current, label)
         recorded += 1
+    return recorded
+
+
+def detect_folder_corrections(inbox: Inbox, store: Store, now: datetime, folders: dict[str, str]) -> int:
+    """Record a correction for every triaged message a person filed into another class's folder."""
+    recorded = 0
+    for label, folder in folders.items():
+        for message_id in inbox.folder_message_ids(folder):
+            current = store.current_label(inbox.name, message_id)
+            if current is None or current == label:
+                continue
+            store.record_correction(Correction(inbox.name, message_id, label, current, "folder", None, now))
+            logger.info("correction by folder %s: %s %s -> %s", folder, message_id, current, label)
+            recorded += 1
     return recorded
 
 

@@ -38,6 +38,14 @@ class Inbox(Protocol):
         """Append drafts to the Drafts folder with the \\Draft flag, in one batch."""
         ...
 
+    def folder_message_ids(self, folder: str) -> list[str]:
+        """Message-IDs of every message in another folder ([] when it does not exist)."""
+        ...
+
+    def read_folder(self, folder: str, max_bytes: int) -> list[RawMessage]:
+        """Every message of another folder, unread state untouched."""
+        ...
+
     def keywords(self, uids: Sequence[int]) -> dict[int, frozenset[str]]:
         """The keywords (and flags) set on these messages now."""
         ...

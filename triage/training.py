@@ -180,6 +180,7 @@ def train_team_model(
     current: Classifier,
     threshold: float,
     now: datetime,
+    past_mail: Sequence[Example] = (),
 ) -> TeamTraining:
     """Train on the corpus plus the team's corrections (message_id, text, label).
 
@@ -192,7 +193,7 @@ def train_team_model(
         for mid, text, label in corrections
         if not is_held_out(mid)
     ]
-    examples = [*corpus, *used]
+    examples = [*corpus, *used, *past_mail]
     pipeline = train(examples)
     version = f"team-{now:%Y%m%d-%H%M%S}"
     candidate = Classifier(pipeline, version)
@@ -219,6 +220,7 @@ def train_team_model(
             "corpus": dict(sorted(Counter(e.label for e in examples).items())),
             "corrections_used": len(used),
             "corrections_held_out": len(held),
+            "past_mail": len(past_mail),
             "held_out": new_figures,
             "promoted": promoted,
             "why": why,
