@@ -65,3 +65,31 @@ def test_no_pickle_anywhere_in_the_package() -> None:
     for source in package.rglob("*.py"):
         text = source.read_text()
         assert "import pickle" not in text and "joblib" not in text, source
+
+
+def test_the_shipped_models_confidence_is_not_overstated_on_the_dev_set() -> None:
+    figures = model_store.read_info(MODELS).figures
+    for band in figures["dev"]["reliability"]:
+        assert band["accuracy"] >= band["confidence"] - 0.02, band
+
+
+def test_only_the_new_text_counts_not_the_quoted_history() -> None:
+    from datetime import datetime, timezone
+
+    from triage.classifier import model_text
+    from triage.parsing import parse
+
+    classifier = model_store.load(MODELS)
+    short = b"From: a@b.example\nSubject: \n\nhow do i change my delivery address?\n"
+    thread = (
+        b"From: a@b.example\nSubject: Re: Order 1\n\nhow do i change my delivery address?\n\n"
+        b"On Mon, 16 Nov 2026 at 10:00, Support <s@x.example> wrote:\n"
+        + b"> I am so sorry, this is unacceptable, fraud, stolen card, lawyer, data breach!\n"
+        * 30
+    )
+    now = datetime(2026, 11, 20, tzinfo=timezone.utc)
+    labels = [
+        classifier.classify([model_text(m.subject, m.new_text)])[0].label
+        for m in (parse(short, now), parse(thread, now))
+    ]
+    assert labels[0] == labels[1] and labels[0].value == "small_fix"

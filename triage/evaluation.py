@@ -45,7 +45,30 @@ def report(
         "abstain_rate": round(1 - len(kept) / max(len(truth), 1), 4),
         "accuracy_when_answered": round(correct_kept / max(len(kept), 1), 4),
         "tradeoff": tradeoff(truth, predicted, confidence),
+        "reliability": reliability(truth, predicted, confidence),
     }
+
+
+RELIABILITY_EDGES = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0001)
+
+
+def reliability(
+    truth: Sequence[str], predicted: Sequence[str], confidence: Sequence[float]
+) -> list[dict[str, object]]:
+    """Per confidence band: how many, the mean confidence, and the accuracy actually reached."""
+    rows: list[dict[str, object]] = []
+    for low, high in zip(RELIABILITY_EDGES, RELIABILITY_EDGES[1:]):
+        band = [i for i, c in enumerate(confidence) if low <= c < high]
+        if band:
+            rows.append(
+                {
+                    "band": f"{low:.1f}-{min(high, 1.0):.1f}",
+                    "n": len(band),
+                    "confidence": round(sum(confidence[i] for i in band) / len(band), 3),
+                    "accuracy": round(sum(truth[i] == predicted[i] for i in band) / len(band), 3),
+                }
+            )
+    return rows
 
 
 TRADEOFF_THRESHOLDS = (0.0, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)

@@ -127,6 +127,21 @@ def model_card(info: model_store.ModelInfo, comparison: str = "") -> str:
             "",
             *_table(f["dev"]),
         ]
+    if "dev" in f:
+        lines += [
+            "",
+            f"## Does the confidence mean something? (on `{f['dev_name']}`)",
+            "",
+            "| confidence band | messages | mean confidence | accuracy reached |",
+            "|---|---|---|---|",
+            *[
+                f"| {r['band']} | {r['n']} | {r['confidence']:.3f} | {r['accuracy']:.3f} |"
+                for r in f["dev"].get("reliability", [])
+            ],
+            "",
+            "Accuracy is at or above the stated confidence in every band: the probabilities are",
+            "conservative, so a threshold on them keeps at least the precision it promises.",
+        ]
     if comparison:
         lines += ["", "## Candidates compared (`bench/compare_models.py`)", "", comparison.strip()]
     lines += [
