@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -74,7 +75,7 @@ def test_the_shipped_models_confidence_is_not_overstated_on_the_dev_set() -> Non
 
 
 def test_only_the_new_text_counts_not_the_quoted_history() -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from triage.classifier import model_text
     from triage.parsing import parse
@@ -87,7 +88,7 @@ def test_only_the_new_text_counts_not_the_quoted_history() -> None:
         + b"> I am so sorry, this is unacceptable, fraud, stolen card, lawyer, data breach!\n"
         * 30
     )
-    now = datetime(2026, 11, 20, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 20, tzinfo=UTC)
     labels = [
         classifier.classify([model_text(m.subject, m.new_text)])[0].label
         for m in (parse(short, now), parse(thread, now))
