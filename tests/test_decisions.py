@@ -78,3 +78,13 @@ def test_a_class_threshold_above_the_global_one_sends_it_to_review() -> None:
     assert decision.action is Action.REVIEW and "threshold 0.90" in decision.reason
     decision = decide(parse(msg("where is it"), NOW), model_says(Label.SMALL_FIX, 0.65), policy)
     assert decision.action is Action.DRAFT
+
+
+def test_the_escalation_floor_turns_a_likely_escalation_into_one() -> None:
+    policy = Policy(POLICY.team_addresses, POLICY.rules, 0.6, True, escalation_floor=0.25)
+    predicted = Classification(Label.SMALL_FIX, 0.55, "m", escalation_probability=0.3)
+    decision = decide(parse(msg("a payment I don't know"), NOW), predicted, policy)
+    assert decision.label is Label.ESCALATION and decision.action is Action.DRAFT
+    assert "escalation floor 0.25" in decision.reason
+    below = Classification(Label.SMALL_FIX, 0.75, "m", escalation_probability=0.2)
+    assert decide(parse(msg("where is it"), NOW), below, policy).label is Label.SMALL_FIX

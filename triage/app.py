@@ -150,6 +150,7 @@ def build_policy(config: Config, thresholds: Mapping[str, float] | None = None) 
         threshold=s.classifier.threshold,
         needs_review_draft=s.classifier.needs_review_draft == "acknowledge",
         class_thresholds=dict(thresholds or {}),
+        escalation_floor=s.classifier.escalation_floor,
     )
 
 

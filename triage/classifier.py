@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -145,6 +145,7 @@ class Classifier:
         self.version = version
         self.labels = [Label(str(c)) for c in pipeline.classes_]
         self._names: list[str] | None = None
+        self._escalation = self.labels.index(Label.ESCALATION) if Label.ESCALATION in self.labels else None
 
     def classify(self, texts: Sequence[str], explain: int = 4) -> list[Classification]:
         """Label and probability per text, with the `explain` words that pushed it most."""
@@ -158,7 +159,10 @@ class Classifier:
         for i, row in enumerate(probabilities):
             best = int(np.argmax(row))
             reasons = self._terms(vectors[i], best, explain) if explain else ()
-            results.append(Classification(self.labels[best], float(row[best]), self.version, reasons))
+            escalation = float(row[self._escalation]) if self._escalation is not None else 0.0
+            results.append(
+                Classification(self.labels[best], float(row[best]), self.version, reasons, None, escalation)
+            )
         return results
 
     def explain(self, text: str, top: int = 6) -> tuple[str, ...]:
@@ -186,9 +190,24 @@ class Classifier:
         return self._names
 
 
-def decide_label(message: ParsedMessage, predicted: Classification, rules: Rules) -> Classification:
-    """A rule, when one matches, overrides the model with certainty."""
+def decide_label(
+    message: ParsedMessage, predicted: Classification, rules: Rules, escalation_floor: float = 0.0
+) -> Classification:
+    """A rule, when one matches, overrides the model with certainty; then the escalation floor:
+    a message whose escalation probability reaches it is an escalation even when another
+    class scores higher (a missed escalation costs more than a false one)."""
     rule = rules.match(message)
     if rule is None:
+        if (
+            escalation_floor
+            and predicted.label is not Label.ESCALATION
+            and predicted.escalation_probability >= escalation_floor
+        ):
+            return replace(
+                predicted,
+                label=Label.ESCALATION,
+                probability=predicted.escalation_probability,
+                reasons=(f"escalation floor {escalation_floor:.2f}", *predicted.reasons),
+            )
         return predicted
     return Classification(Label.ESCALATION, 1.0, predicted.model_version, (rule,), by_rule=rule)

@@ -132,6 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("eval", help="measure the model on a labeled CSV")
     evaluate.add_argument("--data", type=Path, required=True, help="CSV with subject, body, label")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.add_argument(
+        "--escalation-floor",
+        type=float,
+        help="measure with this floor (default: classifier.escalation_floor)",
+    )
     evaluate.set_defaults(handler=cmd_eval)
 
     show = commands.add_parser("show", help="what triage recorded for a Message-ID")
@@ -439,7 +444,12 @@ def cmd_eval(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     config = load_config_or_defaults(args)
     classifier = model_store.load_active(config.model_dir, model_store.team_dir(config.database))
     data = read_csv(args.data)
-    figures = training.evaluate(classifier, data.examples, config.settings.classifier.threshold)
+    floor = (
+        config.settings.classifier.escalation_floor
+        if args.escalation_floor is None
+        else args.escalation_floor
+    )
+    figures = training.evaluate(classifier, data.examples, config.settings.classifier.threshold, floor)
     figures["rejected"] = data.rejected
     if args.json:
         print(json.dumps(figures, indent=2))

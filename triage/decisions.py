@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from triage.classifier import Rules, decide_label
-from triage.domain import Action, Classification, Decision, ParsedMessage
+from triage.domain import Action, Classification, Decision, Label, ParsedMessage
 from triage.screening import machine_reason
 
 
@@ -17,6 +17,7 @@ class Policy:
     threshold: float
     needs_review_draft: bool  # a neutral acknowledgement when unsure, or no draft
     class_thresholds: Mapping[str, float] = field(default_factory=dict)  # from precision targets
+    escalation_floor: float = 0.0  # 0: off
 
     def threshold_for(self, label: str) -> float:
         return max(self.threshold, self.class_thresholds.get(label, 0.0))
@@ -30,11 +31,12 @@ def decide(message: ParsedMessage, predicted: Classification | None, policy: Pol
     machine = machine_reason(message, policy.team_addresses)
     if machine is not None or predicted is None:
         return Decision(Action.SKIP, machine or "not classified")
-    result = decide_label(message, predicted, policy.rules)
+    result = decide_label(message, predicted, policy.rules, policy.escalation_floor)
     if result.by_rule:
         return Decision(Action.DRAFT, f"rule {result.by_rule}", result, template=result.label.value)
     threshold = policy.threshold_for(result.label.value)
-    if result.probability < threshold:
+    floored = bool(policy.escalation_floor) and result.label is Label.ESCALATION
+    if result.probability < threshold and not floored:
         reason = f"{result.label.value} at {result.probability:.2f} < threshold {threshold:.2f}"
         if result.reasons:
             reason += f" ({', '.join(result.reasons)})"

@@ -117,6 +117,7 @@ class Classification:
     model_version: str
     reasons: tuple[str, ...] = ()
     by_rule: str | None = None
+    escalation_probability: float = 0.0  # kept apart: an escalation floor may act on it
 
 
 class Action(enum.StrEnum):

@@ -61,14 +61,25 @@ def train(examples: Sequence[Example]) -> Any:
     return pipeline
 
 
-def evaluate(classifier: Classifier, examples: Sequence[Example], threshold: float) -> dict[str, Any]:
-    results = classifier.classify(texts_of(examples))
-    return report(
+def evaluate(
+    classifier: Classifier, examples: Sequence[Example], threshold: float, escalation_floor: float = 0.0
+) -> dict[str, Any]:
+    """Figures for the classifier on labeled examples, with the escalation floor applied."""
+    results = classifier.classify(texts_of(examples), explain=0)
+    floored = [
+        escalation_floor > 0
+        and r.label.value != "escalation"
+        and r.escalation_probability >= escalation_floor
+        for r in results
+    ]
+    figures = report(
         [e.label for e in examples],
-        [r.label.value for r in results],
-        [r.probability for r in results],
+        ["escalation" if f else r.label.value for r, f in zip(results, floored)],
+        [r.escalation_probability if f else r.probability for r, f in zip(results, floored)],
         threshold,
     )
+    figures["escalation_floor"] = escalation_floor
+    return figures
 
 
 def train_and_save(
