@@ -6,7 +6,7 @@ import base64
 import logging
 import multiprocessing
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,9 +14,10 @@ from pathlib import Path
 import yaml
 
 from triage import config as config_module
-from triage import model_store
+from triage import model_store, training
 from triage.classifier import Rules
 from triage.config import Config
+from triage.datasets import Example, read_corpus
 from triage.decisions import Policy
 from triage.drafting import TEMPLATE_SUFFIX, Drafter, DraftSettings, Fix
 from triage.errors import ConfigError
@@ -182,4 +183,25 @@ def build_engine(config: Config, executor: Executor | None = None) -> Engine:
         correction_window=(
             timedelta(days=s.classifier.correction_window_days) if s.classifier.learn_from_keywords else None
         ),
+    )
+
+
+def train_on_corrections(
+    config: Config, corpus_dir: Path, past_mail: Sequence[Example] = ()
+) -> training.TeamTraining:
+    """A new team model from the corpus, the stored corrections and any past mail."""
+    store = open_store(config)
+    try:
+        corrections = [(c.message_id, c.text, c.label) for c in store.corrected_texts()]
+    finally:
+        store.close()
+    team = model_store.team_dir(config.database)
+    return training.train_team_model(
+        read_corpus(corpus_dir).examples,
+        corrections,
+        team,
+        model_store.load_active(config.model_dir, team),
+        config.settings.classifier.threshold,
+        utc_now(),
+        past_mail,
     )

@@ -24,7 +24,14 @@ from triage.config import Config
 from triage.datasets import Example, read_corpus, read_csv
 from triage.decisions import decide, is_machine
 from triage.domain import LABELS
-from triage.errors import AuthenticationError, ConfigError, MailboxError, MalformedMessage, ModelError
+from triage.errors import (
+    AuthenticationError,
+    ConfigError,
+    MailboxError,
+    MalformedMessage,
+    ModelError,
+    TriageError,
+)
 from triage.logs import RedactSecrets, configure
 from triage.parsing import parse
 from triage.pipeline import Engine, PollResult, poll
@@ -34,6 +41,14 @@ logger = logging.getLogger("triage")
 
 EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_AUTH, EXIT_MAILBOX, EXIT_MODEL = 0, 1, 2, 3, 4, 5
 CONFIG_ENV = "TRIAGE_CONFIG"
+# most specific first: a refused login is also a mailbox error
+EXIT_CODES: tuple[tuple[type[TriageError], int], ...] = (
+    (ConfigError, EXIT_CONFIG),
+    (AuthenticationError, EXIT_AUTH),
+    (MailboxError, EXIT_MAILBOX),
+    (ModelError, EXIT_MODEL),
+    (TriageError, EXIT_ERROR),
+)
 DEMO_ESCALATION_KEYWORDS = [
     "lawyer",
     "solicitor",
@@ -53,18 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure(args.log_level, args.log_format, redactor)
     try:
         return int(args.handler(args, redactor))
-    except ConfigError as exc:
-        print(f"triage: configuration error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    except AuthenticationError as exc:
-        print(f"triage: {exc}", file=sys.stderr)
-        return EXIT_AUTH
-    except MailboxError as exc:
-        print(f"triage: {exc}", file=sys.stderr)
-        return EXIT_MAILBOX
-    except ModelError as exc:
-        print(f"triage: {exc}", file=sys.stderr)
-        return EXIT_MODEL
+    except TriageError as exc:
+        prefix = "configuration error: " if isinstance(exc, ConfigError) else ""
+        print(f"triage: {prefix}{exc}", file=sys.stderr)
+        return next(code for kind, code in EXIT_CODES if isinstance(exc, kind))
     except KeyboardInterrupt:
         return EXIT_OK
 
@@ -328,47 +335,19 @@ def cmd_train(args: argparse.Namespace, redactor: RedactSecrets) -> int:
 
 
 def retrain_in_place(config: Config) -> Classifier | None:
-    """Train on the corpus plus corrections; the new classifier if it was promoted."""
-    store = app.open_store(config)
-    try:
-        corrections = [(c.message_id, c.text, c.label) for c in store.corrected_texts()]
-    finally:
-        store.close()
+    """The daemon's scheduled retrain: the new classifier if it was promoted, else None."""
+    result = app.train_on_corrections(config, config.model_dir / "corpus")
     team = model_store.team_dir(config.database)
-    result = training.train_team_model(
-        read_corpus(config.model_dir / "corpus").examples,
-        corrections,
-        team,
-        model_store.load_active(config.model_dir, team),
-        config.settings.classifier.threshold,
-        app.utc_now(),
-    )
     return model_store.load(team / result.version) if result.promoted else None
 
 
 def train_team(args: argparse.Namespace, config: Config, redactor: RedactSecrets) -> int:
-    corpus = read_corpus(args.corpus or config.model_dir / "corpus")
-    store = app.open_store(config)
-    try:
-        corrections = [(c.message_id, c.text, c.label) for c in store.corrected_texts()]
-    finally:
-        store.close()
-    team = model_store.team_dir(config.database)
-    current = model_store.load_active(config.model_dir, team)
     past_mail = read_labeled_folders(args.from_folder, config, redactor) if args.from_folder else []
-    result = training.train_team_model(
-        corpus.examples,
-        corrections,
-        team,
-        current,
-        config.settings.classifier.threshold,
-        app.utc_now(),
-        past_mail,
-    )
+    result = app.train_on_corrections(config, args.corpus or config.model_dir / "corpus", past_mail)
     state = "promoted: now in use" if result.promoted else "kept but NOT used"
     print(
         f"model {result.version}: trained on {result.trained_on} examples"
-        f" ({len(corrections) - result.held_out} corrections, {result.held_out} held out,"
+        f" ({result.corrections_used} corrections, {result.held_out} held out,"
         f" {len(past_mail)} from folders)"
     )
     print(f"{state} ({result.why})")

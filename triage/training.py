@@ -189,6 +189,7 @@ class TeamTraining:
     promoted: bool
     why: str
     trained_on: int
+    corrections_used: int
     held_out: int
     new_figures: dict[str, Any] | None
     current_figures: dict[str, Any] | None
@@ -256,4 +257,6 @@ def train_team_model(
     if promoted:
         model_store.use(team, version)
     logger.info("model %s %s: %s", version, "promoted" if promoted else "kept, not used", why)
-    return TeamTraining(version, promoted, why, len(examples), len(held), new_figures, current_figures)
+    return TeamTraining(
+        version, promoted, why, len(examples), len(used), len(held), new_figures, current_figures
+    )
