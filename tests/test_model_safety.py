@@ -94,3 +94,23 @@ def test_only_the_new_text_counts_not_the_quoted_history() -> None:
         for m in (parse(short, now), parse(thread, now))
     ]
     assert labels[0] == labels[1] and labels[0].value == "small_fix"
+
+
+def test_a_refused_current_model_falls_back_to_the_last_good_version(tmp_path: Path) -> None:
+    team = tmp_path / "team"
+    good = model_store.read_info(MODELS)
+    for version, trained_at in (("team-good", "2026-11-01T00:00:00"), ("team-bad", "2026-11-02T00:00:00")):
+        (team / version).mkdir(parents=True)
+        shutil.copy(MODELS / model_store.MODEL_FILE, team / version / model_store.MODEL_FILE)
+        meta = {
+            "version": version,
+            "format_version": 1,
+            "sklearn_version": good.sklearn_version,
+            "trained_at": trained_at,
+            "figures": {"promoted": True},
+        }
+        (team / version / model_store.META_FILE).write_text(json.dumps(meta))
+    tree = DecisionTreeClassifier().fit([[0], [1]], ["complaint", "small_fix"])
+    skops.io.dump(tree, team / "team-bad" / model_store.MODEL_FILE)  # an untrusted type
+    model_store.use(team, "team-bad")
+    assert model_store.load_active(MODELS, team).version == "team-good"

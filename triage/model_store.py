@@ -162,11 +162,21 @@ def use(team: Path, version: str) -> None:
 
 
 def load_active(shipped: Path, team: Path) -> Classifier:
-    """The current team model, or the shipped one; a refused team model falls back, logged."""
+    """The current model; if it is refused, the newest promoted version that loads, else shipped.
+
+    A refused model never stops triage: the fallback is logged with the file and the reason.
+    """
     version = current_version(team)
-    if version != SHIPPED:
-        try:
-            return load(team / version)
-        except ModelError as exc:
-            logger.error("%s; falling back to the shipped model", exc)
+    if version == SHIPPED:
+        return load(shipped)
+    try:
+        return load(team / version)
+    except ModelError as exc:
+        logger.error("%s; falling back to the last good model", exc)
+    for info in reversed(versions(team)):
+        if info.version != version and info.figures.get("promoted"):
+            try:
+                return load(team / info.version)
+            except ModelError as exc:
+                logger.error("%s", exc)
     return load(shipped)
