@@ -77,7 +77,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="triage", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(
+        prog="triage",
+        description="Triage a support mailbox: classify new mail, draft replies for review, learn from corrections.",
+    )
     parser.add_argument("--version", action="version", version=f"triage {__version__}")
     parser.add_argument("--config", type=Path, help="config.yaml (default: $TRIAGE_CONFIG or ./config.yaml)")
     parser.add_argument("--log-format", choices=("text", "json"), default="text")
