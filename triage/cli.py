@@ -79,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="triage",
-        description="Triage a support mailbox: classify new mail, draft replies for review, learn from corrections.",
+        description="Triage a support mailbox: classify new mail, draft replies, learn from corrections.",
     )
     parser.add_argument("--version", action="version", version=f"triage {__version__}")
     parser.add_argument("--config", type=Path, help="config.yaml (default: $TRIAGE_CONFIG or ./config.yaml)")
