@@ -98,6 +98,7 @@ LAYERS = {
     "drafting": 2,
     "decisions": 2,
     "evaluation": 2,
+    "metrics": 2,
     "pipeline": 3,
     "training": 3,
     "app": 4,
@@ -106,7 +107,7 @@ LAYERS = {
     "__main__": 6,
     "__init__": 0,
 }
-PURE = ("parsing", "screening", "classifier", "drafting", "decisions", "evaluation")
+PURE = ("parsing", "screening", "classifier", "drafting", "decisions", "evaluation", "metrics")
 IMPURE_MODULES = {"os", "socket", "sqlite3", "subprocess", "imapclient", "smtplib", "pathlib", "time"}
 
 

@@ -1,0 +1,73 @@
+"""Response-time figures on constructed timelines with known answers."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from triage.metrics import BusinessHours, MailEvent, conversations, first_response_figures, percentile
+
+MON = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)  # a Monday
+
+
+def customer(
+    mid: str, at: datetime, subject: str = "Order", who: str = "c@x.example", reply_to: str | None = None
+) -> MailEvent:
+    return MailEvent(mid, reply_to, (reply_to,) if reply_to else (), subject, who, at, from_team=False)
+
+
+def team(mid: str, at: datetime, reply_to: str, who: str = "c@x.example") -> MailEvent:
+    return MailEvent(mid, reply_to, (reply_to,), "Re: Order", who, at, from_team=True)
+
+
+def test_threads_by_references_then_subject_and_customer() -> None:
+    events = [
+        customer("<a>", MON),
+        team("<r1>", MON + timedelta(hours=1), "<a>"),
+        customer("<b>", MON + timedelta(hours=2), reply_to="<r1>"),  # a follow-up by reference
+        customer("<c>", MON + timedelta(hours=3), subject="RE: order"),  # same subject and customer
+        customer("<d>", MON + timedelta(hours=4), subject="Order", who="other@x.example"),
+    ]
+    threads = {t.key: t for t in conversations(events)}
+    assert [e.message_id for e in threads["<a>"].events] == ["<a>", "<r1>", "<b>", "<c>"]
+    assert len(threads) == 2
+
+
+def test_waiting_starts_at_the_oldest_unanswered_customer_message() -> None:
+    events = [
+        customer("<a>", MON),
+        team("<r>", MON + timedelta(hours=1), "<a>"),
+        customer("<b>", MON + timedelta(hours=5), reply_to="<r>"),
+        customer("<c>", MON + timedelta(hours=6), reply_to="<b>"),
+    ]
+    [thread] = conversations(events)
+    assert thread.waiting_since() == MON + timedelta(hours=5)
+
+
+def test_first_response_median_p90_and_share_within_target() -> None:
+    answered_after = [1, 2, 3, 4, 30]  # hours
+    events: list[MailEvent] = []
+    for i, hours in enumerate(answered_after):
+        start = MON + timedelta(minutes=i)
+        events += [
+            customer(f"<m{i}>", start, subject=f"s{i}"),
+            team(f"<r{i}>", start + timedelta(hours=hours), f"<m{i}>"),
+        ]
+    events.append(customer("<open>", MON, subject="never answered"))
+    figures = first_response_figures(conversations(events), BusinessHours(), target_hours=24)
+    assert (figures.conversations, figures.answered) == (6, 5)
+    assert figures.median_hours == 3.0
+    assert figures.p90_hours == 30.0
+    assert figures.within_target == 0.8
+
+
+def test_business_hours_skip_the_weekend_and_holidays() -> None:
+    hours = BusinessHours("Europe/Berlin", holidays=frozenset({date(2026, 11, 23)}))
+    friday_4pm = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # 16:00 in Berlin
+    tuesday_10am = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # 10:00 in Berlin; Monday is a holiday
+    assert hours.between(friday_4pm, tuesday_10am) == timedelta(hours=2)
+    assert hours.between(tuesday_10am, friday_4pm) == timedelta(0)
+
+
+def test_percentile_is_nearest_rank() -> None:
+    assert percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.9) == 9
+    assert percentile([5], 0.9) == 5
