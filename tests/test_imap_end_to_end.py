@@ -374,3 +374,22 @@ def test_no_password_in_clear_to_a_remote_server_without_starttls(tmp_path: Path
         ImapInbox(settings(remote=False, allow=False), lambda: "secret").close()
     finally:
         server.stop()
+
+
+def test_the_teams_replies_are_read_from_the_sent_folder_found_by_special_use(
+    dovecot: Dovecot, imap_user: str, mix: tuple[Path, int]
+) -> None:
+    config_path, _ = mix
+    client = dovecot.client(imap_user)
+    client.create_folder("Sent")  # Dovecot marks it \\Sent (SPECIAL-USE) in the test config
+    replies = sorted((REPO / "triage" / "demo_mailbox" / "Sent").glob("*.eml"))
+    for eml in replies:
+        client.append("Sent", eml.read_bytes(), flags=(b"\\Seen",))
+    client.logout()
+    assert main(["--config", str(config_path), "run", "--once"]) == 0
+    assert main(["--config", str(config_path), "run", "--once"]) == 0  # incremental: nothing twice
+    store = Store(Path(yaml.safe_load(config_path.read_text())["state"]["database"]))
+    stored = store.replies(store.messages()[0].ref.mailbox)
+    assert len(stored) == len(replies)
+    known = {m.message_id for m in store.messages()}
+    assert all(r.in_reply_to in known for r in stored)

@@ -71,3 +71,25 @@ def test_business_hours_skip_the_weekend_and_holidays() -> None:
 def test_percentile_is_nearest_rank() -> None:
     assert percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.9) == 9
     assert percentile([5], 0.9) == 5
+
+
+def test_status_on_the_demo_mailbox_reads_the_sent_folder(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import REPO
+    from triage.cli import main
+
+    assert main(["demo", "--dir", str(tmp_path / "demo")]) == 0
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"mailbox: {{url: 'maildir://{tmp_path / 'demo' / 'mailbox'}'}}\n"
+        f"state: {{database: '{tmp_path / 'demo' / 'state.sqlite3'}'}}\n"
+        f"classifier: {{model_dir: '{REPO / 'models'}'}}\n"
+    )
+    capsys.readouterr()
+    assert main(["--config", str(config), "status", "--now", "2026-11-21T12:00:00+00:00"]) == 0
+    out = capsys.readouterr().out
+    # four replies in Sent: after 1.2 h, 2.33 h, 2.87 h and 30.29 h
+    assert "answered in the last 7 days  4 of 27" in out
+    assert "first response, median       2.6 h" in out
+    assert "first response, p90          30.29 h" in out
+    assert "answered within 24 h         75%" in out
+    assert "open conversations           24" in out  # 27 threads, 4 answered, one customer wrote again

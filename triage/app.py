@@ -40,7 +40,7 @@ def open_inbox(config: Config, environ: Mapping[str, str], redactor: RedactSecre
     url, settings = config.mailbox, config.settings.mailbox
     if url.scheme == "maildir":
         assert url.path is not None
-        return MaildirInbox(url.path, drafts_folder=settings.drafts_folder)
+        return MaildirInbox(url.path, drafts_folder=settings.drafts_folder, sent_folder=settings.sent_folder)
 
     def secret() -> str:
         if settings.auth == "xoauth2":
@@ -66,9 +66,16 @@ def open_inbox(config: Config, environ: Mapping[str, str], redactor: RedactSecre
             timeout=settings.timeout_seconds,
             drafts_folder=settings.drafts_folder,
             auth=settings.auth,
+            sent_folder=settings.sent_folder,
         ),
         secret,
     )
+
+
+def mailbox_name(config: Config) -> str:
+    """The mailbox's name in the state database, without connecting (matches the inbox's `name`)."""
+    url = config.mailbox
+    return f"maildir:{url.path}" if url.scheme == "maildir" else f"{url.user}@{url.host}"
 
 
 def open_store(config: Config) -> Store:

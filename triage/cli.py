@@ -12,8 +12,9 @@ import logging
 import os
 import shutil
 import sys
+from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +34,10 @@ from triage.errors import (
     TriageError,
 )
 from triage.logs import RedactSecrets, configure
+from triage.metrics import BusinessHours, MailEvent, conversations, first_response_figures
 from triage.parsing import parse
 from triage.pipeline import Engine, PollResult, poll
-from triage.store import Correction
+from triage.store import Correction, Reply, StoredMessage
 
 logger = logging.getLogger("triage")
 
@@ -149,6 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.set_defaults(handler=cmd_eval)
 
+    status = commands.add_parser("status", help="now: open conversations, oldest, response times, today")
+    status.add_argument("--now", type=datetime.fromisoformat, help="as of this ISO time instead of now")
+    status.set_defaults(handler=cmd_status)
+
     show = commands.add_parser("show", help="what triage recorded for a Message-ID")
     show.add_argument("message_id")
     show.set_defaults(handler=cmd_show)
@@ -226,6 +232,11 @@ def cmd_demo(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     source = config_module.bundled("demo_mailbox") / "INBOX"
     for index, eml in enumerate(sorted(source.glob("*.eml"))):
         shutil.copyfile(eml, maildir / "new" / f"{1763000000 + index}.demo{index:03d}.triage")
+    sent = maildir / ".Sent"
+    for sub in ("cur", "new", "tmp"):
+        (sent / sub).mkdir(parents=True)
+    for index, eml in enumerate(sorted((source.parent / "Sent").glob("*.eml"))):
+        shutil.copyfile(eml, sent / "cur" / f"{1763100000 + index}.sent{index:03d}.triage:2,S")
     config = config_module.from_mapping(
         {
             "mailbox": {"url": f"maildir://{maildir}"},
@@ -458,6 +469,62 @@ def print_figures(f: dict[str, Any]) -> None:
         print(f"{row['threshold']:>9.2f} {row['coverage']:>9.1%} {row['accuracy']:>9.1%}")
     if f.get("rejected"):
         print("\nrows not used: " + ", ".join(f"{reason}: {n}" for reason, n in f["rejected"].items()))
+
+
+def cmd_status(args: argparse.Namespace, redactor: RedactSecrets) -> int:
+    config = load_config_or_defaults(args)
+    now = args.now or app.utc_now()
+    store = app.open_store(config)
+    try:
+        name = app.mailbox_name(config)
+        inbound = [
+            m for m in store.messages(name) if m.outcome in ("drafted", "needs_review") and m.message_id
+        ]
+        replies = store.replies(name)
+    finally:
+        store.close()
+    threads = conversations([*map(inbound_event, inbound), *map(reply_event, replies)])
+    waiting = sorted(since for t in threads if (since := t.waiting_since()) is not None)
+    target = config.settings.drafting.reply_within_hours.get("complaint", 24.0)
+    week = [t for t in threads if t.events[0].at >= now - timedelta(days=7)]
+    figures = first_response_figures(week, BusinessHours(config.settings.team.timezone), target)
+    today = Counter(
+        m.label for m in inbound if m.received_at and m.received_at[:10] == now.date().isoformat()
+    )
+    rows = [
+        ("open conversations", str(len(waiting))),
+        ("oldest open", f"{(now - waiting[0]).total_seconds() / 3600:.1f} h" if waiting else "-"),
+        ("answered in the last 7 days", f"{figures.answered} of {figures.conversations}"),
+        ("first response, median", f"{figures.median_hours} h" if figures.median_hours is not None else "-"),
+        ("first response, p90", f"{figures.p90_hours} h" if figures.p90_hours is not None else "-"),
+        (
+            f"answered within {target:g} h",
+            f"{figures.within_target:.0%}" if figures.within_target is not None else "-",
+        ),
+        ("today by class", ", ".join(f"{k} {v}" for k, v in sorted(today.items())) or "-"),
+    ]
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"{label:<{width}}  {value}")
+    return EXIT_OK
+
+
+def inbound_event(m: StoredMessage) -> MailEvent:
+    root = (m.thread_id,) if m.thread_id and m.thread_id != m.message_id else ()
+    at = datetime.fromisoformat(m.received_at) if m.received_at else datetime.min.replace(tzinfo=UTC)
+    return MailEvent(m.message_id or "", None, root, m.subject, m.sender, at, from_team=False)
+
+
+def reply_event(r: Reply) -> MailEvent:
+    return MailEvent(
+        r.message_id or f"reply-{r.ref.uid}",
+        r.in_reply_to,
+        r.references,
+        r.subject,
+        r.customer,
+        r.sent_at,
+        from_team=True,
+    )
 
 
 def cmd_show(args: argparse.Namespace, redactor: RedactSecrets) -> int:

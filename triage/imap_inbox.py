@@ -37,6 +37,7 @@ class ImapSettings:
     timeout: float
     drafts_folder: str | None
     auth: str  # "password" or "xoauth2"
+    sent_folder: str | None = None
 
 
 class ImapInbox:
@@ -48,6 +49,7 @@ class ImapInbox:
         self.folder = settings.folder
         self.client = self._connect(secret)
         self.drafts_folder = self._find_drafts()
+        self.sent_folder = self._find_sent()
         self.client.select_folder(self.folder, readonly=False)
 
     def _connect(self, secret: Callable[[], str]) -> imapclient.IMAPClient:
@@ -93,6 +95,11 @@ class ImapInbox:
     def uidvalidity(self) -> int:
         return int(self.client.folder_status(self.folder, [b"UIDVALIDITY"])[b"UIDVALIDITY"])
 
+    def _find_sent(self) -> str | None:
+        configured = self.settings.sent_folder
+        folder = configured or self.client.find_special_folder(imapclient.imapclient.SENT)
+        return str(folder) if folder and self.client.folder_exists(folder) else None
+
     def list_uids(self, above: int) -> tuple[int, list[int]]:
         uidvalidity = self.uidvalidity()
         self.client.noop()
@@ -101,7 +108,9 @@ class ImapInbox:
         return uidvalidity, sorted(uid for uid in found if uid > above)
 
     def fetch(self, uids: Sequence[int], max_bytes: int) -> list[RawMessage]:
-        uidvalidity = self.uidvalidity()
+        return self._fetch_selected(uids, self.uidvalidity(), max_bytes)
+
+    def _fetch_selected(self, uids: Sequence[int], uidvalidity: int, max_bytes: int) -> list[RawMessage]:
         messages: list[RawMessage] = []
         for start in range(0, len(uids), FETCH_BATCH):
             chunk = list(uids[start : start + FETCH_BATCH])
@@ -166,6 +175,18 @@ class ImapInbox:
         self.folder = folder
         try:
             return self.fetch(self.client.search(["ALL"]), max_bytes)
+        finally:
+            self.folder = watched
+            self.client.select_folder(watched, readonly=False)
+
+    def fetch_folder_since(self, folder: str, above: int, max_bytes: int) -> tuple[int, list[RawMessage]]:
+        watched = self.folder
+        selected = self.client.select_folder(folder, readonly=True)
+        self.folder = folder
+        try:
+            uidvalidity = int(selected[b"UIDVALIDITY"])
+            uids = sorted(uid for uid in self.client.search(["UID", f"{above + 1}:*"]) if uid > above)
+            return uidvalidity, self._fetch_selected(uids, uidvalidity, max_bytes)
         finally:
             self.folder = watched
             self.client.select_folder(watched, readonly=False)

@@ -30,7 +30,7 @@ KEYWORD_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
 class MaildirInbox:
-    def __init__(self, path: Path, drafts_folder: str | None = None) -> None:
+    def __init__(self, path: Path, drafts_folder: str | None = None, sent_folder: str | None = None) -> None:
         if not (path / "cur").is_dir() and path.exists() and any(path.iterdir()):
             raise MailboxError(f"{path} is not a Maildir (no cur/ folder)")
         self.path = path
@@ -39,6 +39,8 @@ class MaildirInbox:
         self.box = mailbox.Maildir(path, create=True)
         self.drafts_name = (drafts_folder or "Drafts").replace("/", ".")
         self.drafts = self._folder(self.drafts_name)
+        sent = (sent_folder or "Sent").replace("/", ".")
+        self.sent_folder: str | None = sent if sent in self.box.list_folders() else None
 
     def _folder(self, name: str) -> mailbox.Maildir:
         if name not in self.box.list_folders():
@@ -53,41 +55,10 @@ class MaildirInbox:
         return uidvalidity, sorted(uid for uid in uids.values() if uid > above)
 
     def _sync_uidlist(self) -> tuple[int, dict[str, int]]:
-        """Give every key a UID, appending new keys in arrival order."""
-        listing = self.path / UIDLIST
-        uids: dict[str, int] = {}
-        if listing.exists():
-            lines = listing.read_text(encoding="utf-8").splitlines()
-            uidvalidity = int(lines[0].split()[1])
-            for line in lines[1:]:
-                uid, key = line.split(" ", 1)
-                uids[key] = int(uid)
-        else:
-            uidvalidity = int(time.time())
-        files = self._scan()
-        present = set(files)
-        new = sorted(present - uids.keys(), key=lambda key: (files[key].stat().st_mtime, key))
-        next_uid = max(uids.values(), default=0) + 1
-        uids = {key: uid for key, uid in uids.items() if key in present}
-        for key in new:
-            uids[key] = next_uid
-            next_uid += 1
-        if new or not listing.exists():
-            body = "".join(f"{uid} {key}\n" for key, uid in sorted(uids.items(), key=lambda i: i[1]))
-            tmp = listing.with_suffix(".tmp")
-            tmp.write_text(f"uidvalidity {uidvalidity}\n{body}", encoding="utf-8")
-            tmp.replace(listing)
-        return uidvalidity, uids
+        return sync_uidlist(self.path)
 
     def _scan(self) -> dict[str, Path]:
-        """Message key -> file, from new/ and cur/ (the key is the name before ':')."""
-        files = {}
-        for sub in ("new", "cur"):
-            folder = self.path / sub
-            for name in os.listdir(folder):
-                if not name.startswith("."):
-                    files[name.split(":", 1)[0]] = folder / name
-        return files
+        return scan(self.path)
 
     def _paths_by_uid(self) -> dict[int, Path]:
         files = self._scan()
@@ -167,6 +138,25 @@ class MaildirInbox:
             )
         return found
 
+    def fetch_folder_since(self, folder: str, above: int, max_bytes: int) -> tuple[int, list[RawMessage]]:
+        root = self.path / f".{folder.replace('/', '.')}"
+        uidvalidity, uids = sync_uidlist(root)
+        files = scan(root)
+        found = []
+        for key, uid in sorted(uids.items(), key=lambda item: item[1]):
+            if uid <= above or key not in files:
+                continue
+            stat = files[key].stat()
+            found.append(
+                RawMessage(
+                    ref=MessageRef(self.name, folder, uidvalidity, uid),
+                    data=files[key].read_bytes() if stat.st_size <= max_bytes else b"",
+                    internaldate=datetime.fromtimestamp(stat.st_mtime, UTC),
+                    size=stat.st_size,
+                )
+            )
+        return uidvalidity, found
+
     def keywords(self, uids: Sequence[int]) -> dict[int, frozenset[str]]:
         names = {KEYWORD_LETTERS[i]: name for name, i in self._keyword_table().items()}
         paths = self._paths_by_uid()
@@ -222,3 +212,42 @@ class MaildirInbox:
 
     def close(self) -> None:
         self.box.close()
+
+
+def scan(root: Path) -> dict[str, Path]:
+    """Message key -> file, from new/ and cur/ (the key is the name before ':')."""
+    files = {}
+    for sub in ("new", "cur"):
+        folder = root / sub
+        for name in os.listdir(folder):
+            if not name.startswith("."):
+                files[name.split(":", 1)[0]] = folder / name
+    return files
+
+
+def sync_uidlist(root: Path) -> tuple[int, dict[str, int]]:
+    """Give every key in a Maildir folder a UID, appending new keys in arrival order."""
+    listing = root / UIDLIST
+    uids: dict[str, int] = {}
+    if listing.exists():
+        lines = listing.read_text(encoding="utf-8").splitlines()
+        uidvalidity = int(lines[0].split()[1])
+        for line in lines[1:]:
+            uid, key = line.split(" ", 1)
+            uids[key] = int(uid)
+    else:
+        uidvalidity = int(time.time())
+    files = scan(root)
+    present = set(files)
+    new = sorted(present - uids.keys(), key=lambda key: (files[key].stat().st_mtime, key))
+    next_uid = max(uids.values(), default=0) + 1
+    uids = {key: uid for key, uid in uids.items() if key in present}
+    for key in new:
+        uids[key] = next_uid
+        next_uid += 1
+    if new or not listing.exists():
+        body = "".join(f"{uid} {key}\n" for key, uid in sorted(uids.items(), key=lambda i: i[1]))
+        tmp = listing.with_suffix(".tmp")
+        tmp.write_text(f"uidvalidity {uidvalidity}\n{body}", encoding="utf-8")
+        tmp.replace(listing)
+    return uidvalidity, uids

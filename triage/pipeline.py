@@ -38,7 +38,7 @@ from triage.domain import (
 from triage.drafting import Drafter
 from triage.errors import MailboxError, MalformedMessage
 from triage.ports import Inbox
-from triage.store import Correction, PlannedRecord, Store
+from triage.store import Correction, PlannedRecord, Reply, Store
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +109,8 @@ def poll(
     todo = [uid for uid in uids if uid not in finished]
     summary, plans, pending = PollSummary(), [], 0
     corrections = 0
+    if inbox.sent_folder and not dry_run:
+        sync_sent(inbox, store, engine.max_message_bytes)
     if engine.correction_window is not None and not dry_run:
         corrections = detect_corrections(inbox, store, clock(), engine.correction_window)
         corrections += detect_folder_corrections(inbox, store, clock(), engine.correction_folders or {})
@@ -295,6 +297,38 @@ def carry_out(
         inbox.add_keywords(uids, keywords)
     for folder, uids in by_folder.items():
         inbox.move(uids, folder)
+
+
+def sync_sent(inbox: Inbox, store: Store, max_bytes: int) -> int:
+    """Read the team's new replies from the Sent folder into the store; how many were new."""
+    assert inbox.sent_folder is not None
+    cursor = store.cursor(inbox.name, inbox.sent_folder)
+    above = cursor.last_uid if cursor else 0
+    uidvalidity, raws = inbox.fetch_folder_since(inbox.sent_folder, above, max_bytes)
+    if cursor and cursor.uidvalidity != uidvalidity:
+        uidvalidity, raws = inbox.fetch_folder_since(inbox.sent_folder, 0, max_bytes)
+    replies = []
+    for raw in raws:
+        result = parse_one(raw.data, raw.internaldate) if raw.data else "too large"
+        if isinstance(result, str):
+            logger.info("sent message %s not read: %s", raw.ref, result)
+            continue
+        replies.append(
+            Reply(
+                raw.ref,
+                result.message_id,
+                result.in_reply_to,
+                result.references,
+                result.to[0] if result.to else "",
+                result.subject,
+                result.date,
+            )
+        )
+    last = max(
+        (raw.ref.uid for raw in raws), default=above if cursor and cursor.uidvalidity == uidvalidity else 0
+    )
+    store.record_replies(replies, (inbox.name, inbox.sent_folder, Cursor(uidvalidity, last)))
+    return len(replies)
 
 
 def detect_corrections(inbox: Inbox, store: Store, now: datetime, window: timedelta) -> int:

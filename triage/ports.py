@@ -17,6 +17,7 @@ class Inbox(Protocol):
 
     name: str
     folder: str
+    sent_folder: str | None  # where the team's replies are filed, when there is one
 
     def uidvalidity(self) -> int:
         """The watched folder's UIDVALIDITY: when it changes, UIDs start over."""
@@ -44,6 +45,10 @@ class Inbox(Protocol):
 
     def read_folder(self, folder: str, max_bytes: int) -> list[RawMessage]:
         """Every message of another folder, unread state untouched."""
+        ...
+
+    def fetch_folder_since(self, folder: str, above: int, max_bytes: int) -> tuple[int, list[RawMessage]]:
+        """(UIDVALIDITY, messages with UID > `above`) of another folder, unread state untouched."""
         ...
 
     def keywords(self, uids: Sequence[int]) -> dict[int, frozenset[str]]:

@@ -77,6 +77,26 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         CREATE INDEX corrections_message ON corrections (mailbox, message_id)
         """,
     ),
+    (
+        "0003_replies",
+        """
+        CREATE TABLE replies (
+            id INTEGER PRIMARY KEY,
+            mailbox TEXT NOT NULL,
+            folder TEXT NOT NULL,
+            uidvalidity INTEGER NOT NULL,
+            uid INTEGER NOT NULL,
+            message_id TEXT,
+            in_reply_to TEXT,
+            refs TEXT NOT NULL DEFAULT '',
+            customer TEXT,
+            subject TEXT,
+            sent_at TEXT NOT NULL,
+            UNIQUE (mailbox, folder, uidvalidity, uid)
+        );
+        CREATE INDEX replies_in_reply_to ON replies (in_reply_to)
+        """,
+    ),
 )
 
 
@@ -123,6 +143,19 @@ class LabeledText:
 
 
 @dataclass(frozen=True)
+class Reply:
+    """A message the team sent, as read from the Sent folder."""
+
+    ref: MessageRef
+    message_id: str | None
+    in_reply_to: str | None
+    references: tuple[str, ...]
+    customer: str
+    subject: str
+    sent_at: datetime
+
+
+@dataclass(frozen=True)
 class StoredMessage:
     ref: MessageRef
     message_id: str | None
@@ -137,6 +170,7 @@ class StoredMessage:
     status: str
     received_at: str | None
     done_at: str | None
+    thread_id: str | None = None
 
 
 class Store:
@@ -348,11 +382,59 @@ class Store:
         )
         return {int(r[0]): (str(r[1]), str(r[2])) for r in rows}
 
+    def record_replies(self, replies: Sequence[Reply], cursor: tuple[str, str, Cursor]) -> None:
+        """Store a batch of the team's replies and advance the Sent folder's cursor, atomically."""
+        with self.db:
+            self.db.executemany(
+                "INSERT OR IGNORE INTO replies (mailbox, folder, uidvalidity, uid, message_id, in_reply_to,"
+                " refs, customer, subject, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        r.ref.mailbox,
+                        r.ref.folder,
+                        r.ref.uidvalidity,
+                        r.ref.uid,
+                        r.message_id,
+                        r.in_reply_to,
+                        " ".join(r.references),
+                        r.customer,
+                        r.subject,
+                        r.sent_at.isoformat(),
+                    )
+                    for r in replies
+                ],
+            )
+            mailbox, folder, position = cursor
+            self.db.execute(
+                "INSERT INTO cursors VALUES (?, ?, ?, ?) ON CONFLICT (mailbox, folder)"
+                " DO UPDATE SET uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid",
+                (mailbox, folder, position.uidvalidity, position.last_uid),
+            )
+
+    def replies(self, mailbox: str) -> list[Reply]:
+        rows = self.db.execute(
+            "SELECT folder, uidvalidity, uid, message_id, in_reply_to, refs, customer, subject, sent_at"
+            " FROM replies WHERE mailbox = ? ORDER BY sent_at",
+            (mailbox,),
+        )
+        return [
+            Reply(
+                MessageRef(mailbox, r[0], r[1], r[2]),
+                r[3],
+                r[4],
+                tuple(r[5].split()),
+                r[6] or "",
+                r[7] or "",
+                datetime.fromisoformat(r[8]),
+            )
+            for r in rows
+        ]
+
     def messages(self, mailbox: str | None = None) -> list[StoredMessage]:
         sql = (
             "SELECT mailbox, folder, uidvalidity, uid, message_id, sender, subject, label,"
             " confidence, model_version, outcome, reason, draft_message_id, status,"
-            " received_at, done_at FROM messages"
+            " received_at, done_at, thread_id FROM messages"
         )
         params: tuple[str, ...] = ()
         if mailbox is not None:
@@ -364,7 +446,7 @@ class Store:
         rows = self.db.execute(
             "SELECT mailbox, folder, uidvalidity, uid, message_id, sender, subject, label,"
             " confidence, model_version, outcome, reason, draft_message_id, status,"
-            " received_at, done_at FROM messages WHERE message_id = ? ORDER BY id",
+            " received_at, done_at, thread_id FROM messages WHERE message_id = ? ORDER BY id",
             (message_id,),
         )
         return [_stored(row) for row in rows]
@@ -388,6 +470,7 @@ def _stored(row: tuple[object, ...]) -> StoredMessage:
         status,
         received_at,
         done_at,
+        thread_id,
     ) = row
     return StoredMessage(
         ref=MessageRef(str(mailbox), str(folder), int(uidvalidity), int(uid)),  # type: ignore[call-overload]
@@ -403,4 +486,5 @@ def _stored(row: tuple[object, ...]) -> StoredMessage:
         status=str(status),
         received_at=received_at,  # type: ignore[arg-type]
         done_at=done_at,  # type: ignore[arg-type]
+        thread_id=thread_id,  # type: ignore[arg-type]
     )
