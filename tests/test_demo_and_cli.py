@@ -99,6 +99,9 @@ LAYERS = {
     "decisions": 2,
     "evaluation": 2,
     "metrics": 2,
+    "reporting": 2,
+    "charts": 2,
+    "report_mail": 2,
     "pipeline": 3,
     "training": 3,
     "app": 4,
@@ -107,7 +110,7 @@ LAYERS = {
     "__main__": 6,
     "__init__": 0,
 }
-PURE = ("parsing", "screening", "classifier", "drafting", "decisions", "evaluation", "metrics")
+PURE = ("parsing", "screening", "classifier", "drafting", "decisions", "evaluation", "metrics", "reporting")
 IMPURE_MODULES = {"os", "socket", "sqlite3", "subprocess", "imapclient", "smtplib", "pathlib", "time"}
 
 

@@ -7,6 +7,7 @@ Exit codes: 0 ok, 1 unexpected error, 2 config or usage error, 3 login refused,
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import logging
 import os
@@ -34,10 +35,10 @@ from triage.errors import (
     TriageError,
 )
 from triage.logs import RedactSecrets, configure
-from triage.metrics import BusinessHours, MailEvent, conversations, first_response_figures
+from triage.metrics import BusinessHours, conversations, first_response_figures
 from triage.parsing import parse
-from triage.pipeline import Engine, PollResult, poll
-from triage.store import Correction, Reply, StoredMessage
+from triage.pipeline import Engine, PollResult, conversation_events, poll
+from triage.store import Correction
 
 logger = logging.getLogger("triage")
 
@@ -154,6 +155,15 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="now: open conversations, oldest, response times, today")
     status.add_argument("--now", type=datetime.fromisoformat, help="as of this ISO time instead of now")
     status.set_defaults(handler=cmd_status)
+
+    report = commands.add_parser("report", help="the weekly inbox-health report")
+    report.add_argument("--week", help="ISO week YYYY-Www (default: the last complete week)")
+    report.add_argument("--out", type=Path, help="write the report as a self-contained HTML file")
+    report.add_argument(
+        "--eml", type=Path, help="write the report email (HTML, text, inline charts) to a file"
+    )
+    report.add_argument("--now", type=datetime.fromisoformat, help=argparse.SUPPRESS)
+    report.set_defaults(handler=cmd_report)
 
     show = commands.add_parser("show", help="what triage recorded for a Message-ID")
     show.add_argument("message_id")
@@ -480,10 +490,9 @@ def cmd_status(args: argparse.Namespace, redactor: RedactSecrets) -> int:
         inbound = [
             m for m in store.messages(name) if m.outcome in ("drafted", "needs_review") and m.message_id
         ]
-        replies = store.replies(name)
+        threads = conversations(conversation_events(store, name))
     finally:
         store.close()
-    threads = conversations([*map(inbound_event, inbound), *map(reply_event, replies)])
     waiting = sorted(since for t in threads if (since := t.waiting_since()) is not None)
     target = config.settings.drafting.reply_within_hours.get("complaint", 24.0)
     week = [t for t in threads if t.events[0].at >= now - timedelta(days=7)]
@@ -509,22 +518,66 @@ def cmd_status(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     return EXIT_OK
 
 
-def inbound_event(m: StoredMessage) -> MailEvent:
-    root = (m.thread_id,) if m.thread_id and m.thread_id != m.message_id else ()
-    at = datetime.fromisoformat(m.received_at) if m.received_at else datetime.min.replace(tzinfo=UTC)
-    return MailEvent(m.message_id or "", None, root, m.subject, m.sender, at, from_team=False)
+def cmd_report(args: argparse.Namespace, redactor: RedactSecrets) -> int:
+    from triage import charts, reporting
+    from triage.report_mail import report_message
 
-
-def reply_event(r: Reply) -> MailEvent:
-    return MailEvent(
-        r.message_id or f"reply-{r.ref.uid}",
-        r.in_reply_to,
-        r.references,
-        r.subject,
-        r.customer,
-        r.sent_at,
-        from_team=True,
+    config = load_config_or_defaults(args)
+    s = config.settings
+    now = args.now or app.utc_now()
+    week = args.week or reporting.iso_week(now - timedelta(days=7))
+    try:
+        start, end = reporting.week_bounds(week, s.team.timezone)
+    except ValueError:
+        raise ConfigError("--week", "an ISO week such as 2026-W47", week) from None
+    store = app.open_store(config)
+    try:
+        name = app.mailbox_name(config)
+        inbound = [
+            reporting.Inbound(
+                m.message_id or "", m.label, m.subject, m.sender, datetime.fromisoformat(m.received_at)
+            )
+            for m in store.messages(name)
+            if m.outcome in ("drafted", "needs_review") and m.received_at
+        ]
+        threads = conversations(conversation_events(store, name))
+        snapshots = store.snapshots(name, start, end)
+        corrections = sum(1 for c in store.corrections() if start <= c.at < end)
+    finally:
+        store.close()
+    target = s.drafting.reply_within_hours.get("complaint", 24.0)
+    report = reporting.build(
+        week,
+        s.team.timezone,
+        inbound,
+        threads,
+        snapshots,
+        corrections,
+        BusinessHours(s.team.timezone),
+        target,
+        now,
     )
+    images = {"volume": charts.volume_chart(report), "backlog": charts.backlog_chart(report)}
+    text = reporting.render_text(report, target, s.team.name)
+    if args.out:
+        sources = [f"data:image/png;base64,{base64.b64encode(png).decode()}" for png in images.values()]
+        args.out.write_text(reporting.render_html(report, target, s.team.name, sources), encoding="utf-8")
+        print(f"report written to {args.out}")
+    if args.eml:
+        message = report_message(
+            f"Inbox health, week {week}",
+            s.team.address,
+            [s.team.address],
+            text,
+            lambda sources: reporting.render_html(report, target, s.team.name, sources),
+            images,
+            now,
+        )
+        args.eml.write_bytes(bytes(message))
+        print(f"report email written to {args.eml}")
+    if not (args.out or args.eml):
+        print(text, end="")
+    return EXIT_OK
 
 
 def cmd_show(args: argparse.Namespace, redactor: RedactSecrets) -> int:

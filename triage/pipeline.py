@@ -37,6 +37,7 @@ from triage.domain import (
 )
 from triage.drafting import Drafter
 from triage.errors import MailboxError, MalformedMessage
+from triage.metrics import MailEvent, conversations
 from triage.ports import Inbox
 from triage.store import Correction, PlannedRecord, Reply, Store
 
@@ -140,6 +141,8 @@ def poll(
     if not todo and not dry_run:
         last = max(uids, default=above)
         store.record_done([], clock(), (inbox.name, inbox.folder, Cursor(uidvalidity, last)))
+    if not dry_run:
+        record_snapshot(store, inbox.name, clock())
     return PollResult(summary, tuple(plans), pending, corrections)
 
 
@@ -297,6 +300,33 @@ def carry_out(
         inbox.add_keywords(uids, keywords)
     for folder, uids in by_folder.items():
         inbox.move(uids, folder)
+
+
+def conversation_events(store: Store, mailbox: str) -> list[MailEvent]:
+    """Customer messages triage answered or queued for review, and the team's replies."""
+    events = []
+    for m in store.messages(mailbox):
+        if m.outcome not in ("drafted", "needs_review") or not m.message_id or not m.received_at:
+            continue
+        root = (m.thread_id,) if m.thread_id and m.thread_id != m.message_id else ()
+        at = datetime.fromisoformat(m.received_at)
+        events.append(MailEvent(m.message_id, None, root, m.subject, m.sender, at, from_team=False))
+    for r in store.replies(mailbox):
+        mid = r.message_id or f"<reply-{r.ref.uidvalidity}-{r.ref.uid}>"
+        events.append(
+            MailEvent(mid, r.in_reply_to, r.references, r.subject, r.customer, r.sent_at, from_team=True)
+        )
+    return events
+
+
+def record_snapshot(store: Store, mailbox: str, now: datetime) -> tuple[int, float | None]:
+    """Inbox zero bookkeeping: how many conversations wait for the team now, and the oldest's age."""
+    waiting = [
+        since for t in conversations(conversation_events(store, mailbox)) if (since := t.waiting_since())
+    ]
+    oldest = round((now - min(waiting)).total_seconds() / 3600, 2) if waiting else None
+    store.record_snapshot(mailbox, now, len(waiting), oldest)
+    return len(waiting), oldest
 
 
 def sync_sent(inbox: Inbox, store: Store, max_bytes: int) -> int:

@@ -97,6 +97,18 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         CREATE INDEX replies_in_reply_to ON replies (in_reply_to)
         """,
     ),
+    (
+        "0004_inbox_snapshots",
+        """
+        CREATE TABLE snapshots (
+            mailbox TEXT NOT NULL,
+            at TEXT NOT NULL,
+            open_count INTEGER NOT NULL,
+            oldest_open_hours REAL
+        );
+        CREATE INDEX snapshots_at ON snapshots (mailbox, at)
+        """,
+    ),
 )
 
 
@@ -429,6 +441,25 @@ class Store:
             )
             for r in rows
         ]
+
+    def record_snapshot(
+        self, mailbox: str, at: datetime, open_count: int, oldest_hours: float | None
+    ) -> None:
+        with self.db:
+            self.db.execute(
+                "INSERT INTO snapshots VALUES (?, ?, ?, ?)",
+                (mailbox, at.isoformat(), open_count, oldest_hours),
+            )
+
+    def snapshots(
+        self, mailbox: str, since: datetime, until: datetime
+    ) -> list[tuple[datetime, int, float | None]]:
+        rows = self.db.execute(
+            "SELECT at, open_count, oldest_open_hours FROM snapshots WHERE mailbox = ? AND at >= ? AND at < ?"
+            " ORDER BY at",
+            (mailbox, since.isoformat(), until.isoformat()),
+        )
+        return [(datetime.fromisoformat(r[0]), int(r[1]), r[2]) for r in rows]
 
     def messages(self, mailbox: str | None = None) -> list[StoredMessage]:
         sql = (

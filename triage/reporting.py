@@ -1,0 +1,202 @@
+"""The weekly inbox-health report: figures for one ISO week, as text and as HTML. Pure.
+
+Charts arrive as PNG bytes keyed by content-id; the HTML refers to them as `cid:` so a
+mail client shows them with no external images. Table layout and inline styles only,
+so Gmail and Outlook render it the same.
+"""
+
+from __future__ import annotations
+
+import html
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from datetime import time as clock_time
+from zoneinfo import ZoneInfo
+
+from triage.domain import LABELS
+from triage.metrics import BusinessHours, Conversation, ResponseFigures, first_response_figures
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A customer message as the report sees it."""
+
+    message_id: str
+    label: str | None
+    subject: str
+    sender: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class WeekReport:
+    week: str  # ISO week, e.g. 2026-W47
+    start: datetime
+    days: tuple[date, ...]
+    volume: dict[date, dict[str, int]]  # day -> label -> count
+    this_week: ResponseFigures
+    last_week: ResponseFigures
+    backlog: dict[date, int | None]  # day -> the day's highest open count (None: no snapshot)
+    inbox_zero_days: tuple[date, ...]
+    oldest_open: tuple[tuple[str, str, float], ...]  # (customer, subject, age in hours)
+    escalations: int
+    corrections: int
+
+
+def week_bounds(week: str, zone: str) -> tuple[datetime, datetime]:
+    """Monday 00:00 to the next Monday 00:00 of an ISO week (YYYY-Www) in the team's zone."""
+    year, number = week.split("-W")
+    monday = date.fromisocalendar(int(year), int(number), 1)
+    start = datetime.combine(monday, clock_time(0), ZoneInfo(zone))
+    return start, start + timedelta(days=7)
+
+
+def iso_week(moment: datetime) -> str:
+    year, number, _ = moment.isocalendar()
+    return f"{year}-W{number:02d}"
+
+
+def build(
+    week: str,
+    zone: str,
+    inbound: Sequence[Inbound],
+    threads: Sequence[Conversation],
+    snapshots: Sequence[tuple[datetime, int, float | None]],
+    corrections: int,
+    hours: BusinessHours,
+    target_hours: float,
+    now: datetime,
+) -> WeekReport:
+    start, end = week_bounds(week, zone)
+    tz = ZoneInfo(zone)
+    days = tuple((start + timedelta(days=i)).date() for i in range(7))
+    volume: dict[date, dict[str, int]] = {day: dict.fromkeys(LABELS, 0) for day in days}
+    for m in inbound:
+        if start <= m.at < end and m.label in LABELS:
+            volume[m.at.astimezone(tz).date()][m.label] += 1
+
+    def started_within(lo: datetime, hi: datetime) -> list[Conversation]:
+        return [t for t in threads if (first := t.first_customer_message) and lo <= first.at < hi]
+
+    backlog: dict[date, int | None] = dict.fromkeys(days)
+    for at, count, _ in snapshots:
+        day = at.astimezone(tz).date()
+        if day in backlog:
+            backlog[day] = max(count, backlog[day] or 0)
+    zero_days = tuple(
+        day for day in days if any(c == 0 for at, c, _ in snapshots if at.astimezone(tz).date() == day)
+    )
+    as_of = min(now, end)
+    open_threads = [(since, t) for t in threads if (since := t.waiting_since()) and since < as_of]
+    oldest = tuple(
+        (t.customer, t.subject, round((as_of - since).total_seconds() / 3600, 1))
+        for since, t in sorted(open_threads, key=lambda pair: pair[0])[:5]
+    )
+    return WeekReport(
+        week=week,
+        start=start,
+        days=days,
+        volume=volume,
+        this_week=first_response_figures(started_within(start, end), hours, target_hours),
+        last_week=first_response_figures(
+            started_within(start - timedelta(days=7), start), hours, target_hours
+        ),
+        backlog=backlog,
+        inbox_zero_days=zero_days,
+        oldest_open=oldest,
+        escalations=sum(v["escalation"] for v in volume.values()),
+        corrections=corrections,
+    )
+
+
+def _hours(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} h"
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def summary_rows(r: WeekReport, target_hours: float) -> list[tuple[str, str, str]]:
+    """(figure, this week, last week) rows shared by the text and HTML versions."""
+    return [
+        ("Conversations started", str(r.this_week.conversations), str(r.last_week.conversations)),
+        ("Answered", str(r.this_week.answered), str(r.last_week.answered)),
+        ("First response, median", _hours(r.this_week.median_hours), _hours(r.last_week.median_hours)),
+        ("First response, p90", _hours(r.this_week.p90_hours), _hours(r.last_week.p90_hours)),
+        (
+            "First response, median in business hours",
+            _hours(r.this_week.median_business_hours),
+            _hours(r.last_week.median_business_hours),
+        ),
+        (
+            f"Answered within {target_hours:g} h",
+            _share(r.this_week.within_target),
+            _share(r.last_week.within_target),
+        ),
+    ]
+
+
+def render_text(r: WeekReport, target_hours: float, team: str) -> str:
+    lines = [f"Inbox health, {team}, week {r.week} (from {r.start:%A %-d %B %Y})", ""]
+    lines += [f"{name:<44} {this:>10} {last:>10}" for name, this, last in [("", "this week", "last week")]]
+    lines += [f"{name:<44} {this:>10} {last:>10}" for name, this, last in summary_rows(r, target_hours)]
+    lines += ["", "Volume per day (complaint / small_fix / escalation):"]
+    for day in r.days:
+        v = r.volume[day]
+        lines.append(f"  {day:%a %d %b}: {v['complaint']} / {v['small_fix']} / {v['escalation']}")
+    zero = ", ".join(f"{d:%a}" for d in r.inbox_zero_days) or "none"
+    lines += ["", f"Inbox zero reached on: {zero}", f"Escalations received: {r.escalations}"]
+    lines += [f"Model corrections by the team: {r.corrections}", "", "Oldest open conversations:"]
+    lines += [f"  {age:>6.1f} h  {who}: {subject}" for who, subject, age in r.oldest_open] or [
+        "  none: all answered"
+    ]
+    if not any(sum(v.values()) for v in r.volume.values()):
+        lines += ["", "No customer mail arrived this week."]
+    return "\n".join(lines) + "\n"
+
+
+def render_html(r: WeekReport, target_hours: float, team: str, image_sources: Sequence[str]) -> str:
+    """The report as HTML; `image_sources` are `cid:...` (email) or `data:` URIs (a file)."""
+    e = html.escape
+    cell = 'style="padding:4px 10px;border-bottom:1px solid #ddd;font-family:Arial,sans-serif;font-size:14px"'
+    rows = "".join(
+        f'<tr><td {cell}>{e(n)}</td><td {cell} align="right">{e(a)}</td>'
+        f'<td {cell} align="right">{e(b)}</td></tr>'
+        for n, a, b in summary_rows(r, target_hours)
+    )
+    oldest = (
+        "".join(
+            f"<tr><td {cell}>{age:.1f} h</td><td {cell}>{e(who)}</td><td {cell}>{e(subject)}</td></tr>"
+            for who, subject, age in r.oldest_open
+        )
+        or f'<tr><td {cell} colspan="3">None: every conversation has an answer.</td></tr>'
+    )
+    charts = "".join(
+        f'<tr><td><img src="{e(src)}" width="600" alt="chart" style="display:block"></td></tr>'
+        for src in image_sources
+    )
+    zero = ", ".join(f"{d:%A}" for d in r.inbox_zero_days) or "none"
+    return f"""<!DOCTYPE html>
+<html><body style="margin:0;padding:0">
+<table width="640" cellpadding="0" cellspacing="0" border="0" style="font-family:Arial,sans-serif">
+<tr><td style="padding:12px 0;font-size:20px"><b>Inbox health: {e(team)}, week {e(r.week)}</b></td></tr>
+<tr><td><table cellpadding="0" cellspacing="0" border="0">
+<tr><td {cell}></td><td {cell}><b>this week</b></td><td {cell}><b>last week</b></td></tr>{rows}
+</table></td></tr>
+{charts}
+<tr><td style="padding:12px 0;font-size:14px">Inbox zero reached on: {e(zero)}.
+Escalations received: {r.escalations}. Model corrections by the team: {r.corrections}.</td></tr>
+<tr><td style="padding:8px 0;font-size:16px"><b>Oldest open conversations</b></td></tr>
+<tr><td><table cellpadding="0" cellspacing="0" border="0">{oldest}</table></td></tr>
+</table></body></html>
+"""
+
+
+def volume_totals(r: WeekReport) -> Counter[str]:
+    total: Counter[str] = Counter()
+    for day in r.days:
+        total.update(r.volume[day])
+    return total
