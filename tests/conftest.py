@@ -216,3 +216,38 @@ def imap_user(dovecot: Dovecot) -> str:
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "state.sqlite3"
+
+
+@dataclass
+class SmtpServer:
+    port: int
+    ca_file: Path
+    received: list[bytes]
+
+
+@pytest.fixture
+def smtp_server(tmp_path: Path) -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on loopback that requires STARTTLS, certificate from a trustme CA."""
+    import ssl
+
+    from aiosmtpd.controller import Controller
+
+    ca = trustme.CA()
+    ca_file = tmp_path / "smtp-ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    received: list[bytes] = []
+
+    class Collect:
+        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
+            received.append(envelope.original_content or b"")  # type: ignore[attr-defined]
+            return "250 OK"
+
+    port = free_port()
+    controller = Controller(
+        Collect(), hostname="127.0.0.1", port=port, tls_context=server_context, require_starttls=True
+    )
+    controller.start()
+    yield SmtpServer(port, ca_file, received)
+    controller.stop()

@@ -89,6 +89,7 @@ LAYERS = {
     "imap_inbox": 1,
     "maildir_inbox": 1,
     "store": 1,
+    "smtp_outbox": 1,
     "model_store": 2,
     "datasets": 1,
     "logs": 1,

@@ -37,7 +37,7 @@ def test_the_report_email_has_text_html_and_every_chart_it_references(
         == 0
     )
     message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
-    assert message["Subject"] == "Inbox health, week 2026-W47"
+    assert message["Subject"] == "Inbox health, Northwind Support, week 2026-W47"
     assert message["Auto-Submitted"] == "auto-generated"
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
@@ -74,3 +74,86 @@ def test_the_html_file_is_self_contained(demo_config: Path, tmp_path: Path) -> N
 def test_a_bad_week_is_a_clear_error(demo_config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--config", str(demo_config), "report", "--week", "last week"]) == 2
     assert "--week" in capsys.readouterr().err
+
+
+def with_smtp(config: Path, port: int, ca_file: Path | None) -> None:
+    text = config.read_text()
+    ca = f", ca_file: '{ca_file}'" if ca_file else ""
+    config.write_text(
+        text
+        + f"report: {{recipients: [manager@northwind.example], smtp_url: 'smtp://127.0.0.1:{port}'{ca}}}\n"
+    )
+
+
+def test_the_report_is_sent_over_starttls_once_per_week(
+    demo_config: Path,
+    smtp_server,
+    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
+) -> None:
+    with_smtp(demo_config, smtp_server.port, smtp_server.ca_file)
+    send = ["--config", str(demo_config), "report", "--week", "2026-W47", "--send", "--now", NOW]
+    assert main(send) == 0
+    assert len(smtp_server.received) == 1
+    message = email.message_from_bytes(smtp_server.received[0], policy=email.policy.default)
+    assert message["To"] == "manager@northwind.example"
+    html = message.get_body(("html",)).get_content()
+    referenced = set(re.findall(r'src="cid:([^"]+)"', html))
+    attached = {
+        part["Content-ID"].strip("<>") for part in message.walk() if part.get_content_type() == "image/png"
+    }
+    assert referenced == attached and len(attached) == 2
+    assert "Answered" in message.get_body(("plain",)).get_content()
+
+    assert main(send) == 0
+    assert "already sent" in capsys.readouterr().out
+    assert len(smtp_server.received) == 1
+    assert main([*send, "--force"]) == 0
+    assert len(smtp_server.received) == 2
+
+
+def test_an_smtp_server_with_an_unknown_certificate_is_refused(
+    demo_config: Path,
+    smtp_server,
+    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
+) -> None:
+    with_smtp(demo_config, smtp_server.port, None)
+    assert main(["--config", str(demo_config), "report", "--week", "2026-W47", "--send", "--now", NOW]) == 4
+    assert "CERTIFICATE_VERIFY_FAILED" in capsys.readouterr().err
+    assert smtp_server.received == []
+
+
+def test_the_daemon_schedules_the_weekly_report_and_a_failure_does_not_stop_it(
+    demo_config: Path,
+    smtp_server,  # type: ignore[no-untyped-def]
+) -> None:
+    from triage import app
+    from triage import config as config_module
+    from triage.cli import scheduled_report
+    from triage.daemon import Daemon
+    from triage.logs import RedactSecrets
+
+    with_smtp(demo_config, smtp_server.port, smtp_server.ca_file)
+    config = config_module.load(demo_config, {})
+
+    def broken() -> str:
+        raise OSError("smtp down")
+
+    daemon = Daemon(
+        lambda: app.open_inbox(config, {}, RedactSecrets()),
+        app.open_store(config),
+        app.build_engine(config),
+        app.utc_now,
+        60,
+        False,
+        1,
+        1,
+        10,
+        weekly_report=("monday", "08:00", broken),
+    )
+    daemon.schedule_jobs()
+    weekly = [job for job in daemon.scheduler.get_jobs() if job.start_day == "monday"]
+    assert len(weekly) == 1 and str(weekly[0].at_time) == "08:00:00"
+    daemon.send_report()  # logs, does not raise
+    daemon.weekly_report = ("monday", "08:00", lambda: scheduled_report(config))
+    daemon.send_report()
+    assert len(smtp_server.received) == 1

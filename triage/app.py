@@ -6,15 +6,19 @@ import base64
 import logging
 import multiprocessing
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import formataddr
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import yaml
 
+from triage import charts, model_store, reporting, smtp_outbox, training
 from triage import config as config_module
-from triage import model_store, training
 from triage.classifier import Rules
 from triage.config import Config
 from triage.datasets import Example, read_corpus
@@ -25,8 +29,10 @@ from triage.evaluation import threshold_for_precision
 from triage.imap_inbox import ImapInbox, ImapSettings
 from triage.logs import RedactSecrets
 from triage.maildir_inbox import MaildirInbox
-from triage.pipeline import Engine
+from triage.metrics import BusinessHours, conversations
+from triage.pipeline import Engine, conversation_events
 from triage.ports import Inbox
+from triage.report_mail import report_message
 from triage.store import Store
 
 logger = logging.getLogger(__name__)
@@ -212,3 +218,90 @@ def train_on_corrections(
         utc_now(),
         past_mail,
     )
+
+
+@dataclass(frozen=True)
+class RenderedReport:
+    week: str
+    subject: str
+    sender: str
+    text: str
+    html_for: Callable[[Sequence[str]], str]
+    images: Mapping[str, bytes]
+    now: datetime
+
+    def html_file(self) -> str:
+        """Self-contained HTML: the charts as data: URIs."""
+        return self.html_for(
+            [f"data:image/png;base64,{base64.b64encode(png).decode()}" for png in self.images.values()]
+        )
+
+    def message(self, recipients: Sequence[str]) -> EmailMessage:
+        return report_message(
+            self.subject, self.sender, recipients, self.text, self.html_for, self.images, self.now
+        )
+
+
+def last_complete_week(config: Config, now: datetime) -> str:
+    return reporting.iso_week((now - timedelta(days=7)).astimezone(ZoneInfo(config.settings.team.timezone)))
+
+
+def weekly_report(config: Config, week: str, now: datetime) -> RenderedReport:
+    """Gather a week's figures from the state database and render the report."""
+    s = config.settings
+    try:
+        start, end = reporting.week_bounds(week, s.team.timezone)
+    except ValueError:
+        raise ConfigError("--week", "an ISO week such as 2026-W47", week) from None
+    store = open_store(config)
+    try:
+        name = mailbox_name(config)
+        inbound = [
+            reporting.Inbound(
+                m.message_id or "", m.label, m.subject, m.sender, datetime.fromisoformat(m.received_at)
+            )
+            for m in store.messages(name)
+            if m.outcome in ("drafted", "needs_review") and m.received_at
+        ]
+        threads = conversations(conversation_events(store, name))
+        snapshots = store.snapshots(name, start, end)
+        corrections = sum(1 for c in store.corrections() if start <= c.at < end)
+    finally:
+        store.close()
+    target = s.drafting.reply_within_hours.get("complaint", 24.0)
+    hours = BusinessHours(s.team.timezone)
+    report = reporting.build(
+        week, s.team.timezone, inbound, threads, snapshots, corrections, hours, target, now
+    )
+    return RenderedReport(
+        week=week,
+        subject=f"Inbox health, {s.team.name}, week {week}",
+        sender=formataddr((s.team.name, s.team.address)),
+        text=reporting.render_text(report, target, s.team.name),
+        html_for=lambda sources: reporting.render_html(report, target, s.team.name, sources),
+        images={"volume": charts.volume_chart(report), "backlog": charts.backlog_chart(report)},
+        now=now,
+    )
+
+
+def send_weekly_report(
+    config: Config, rendered: RenderedReport, environ: Mapping[str, str], now: datetime, force: bool = False
+) -> str:
+    """Email the report to report.recipients, once per week unless forced; what happened, as a line."""
+    report = config.settings.report
+    if not report.recipients:
+        raise ConfigError("report.recipients", "at least one address to send the report to", [])
+    store = open_store(config)
+    try:
+        name = mailbox_name(config)
+        if store.report_sent(name, rendered.week) and not force:
+            return f"week {rendered.week} was already sent; --force sends it again"
+        smtp_outbox.send(
+            config_module.smtp_settings(report),
+            config_module.read_smtp_password(report, environ),
+            rendered.message(report.recipients),
+        )
+        store.record_report_sent(name, rendered.week, now, report.recipients)
+    finally:
+        store.close()
+    return f"week {rendered.week} sent to {', '.join(report.recipients)}"

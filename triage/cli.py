@@ -7,7 +7,6 @@ Exit codes: 0 ok, 1 unexpected error, 2 config or usage error, 3 login refused,
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import logging
 import os
@@ -162,6 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--eml", type=Path, help="write the report email (HTML, text, inline charts) to a file"
     )
+    report.add_argument("--send", action="store_true", help="email it to report.recipients over SMTP")
+    report.add_argument("--force", action="store_true", help="with --send: send a week already sent")
     report.add_argument("--now", type=datetime.fromisoformat, help=argparse.SUPPRESS)
     report.set_defaults(handler=cmd_report)
 
@@ -226,6 +227,11 @@ def run_with(args: argparse.Namespace, config: Config, engine: Engine, redactor:
         batch_size=s.mailbox.batch_size,
         retrain=lambda: retrain_in_place(config),
         retrain_every_days=s.classifier.retrain_every_days,
+        weekly_report=(
+            (s.report.day, s.report.time, lambda: scheduled_report(config))
+            if s.report.recipients and s.report.smtp_url
+            else None
+        ),
     )
     logger.info("watching %s", config.mailbox.display())
     return daemon.run()
@@ -356,6 +362,13 @@ def cmd_train(args: argparse.Namespace, redactor: RedactSecrets) -> int:
         print(f"macro-F1 on {args.dev.name}: {figures['dev']['macro_f1']:.3f}")
     print(f"model written to {model_dir}")
     return EXIT_OK
+
+
+def scheduled_report(config: Config) -> str:
+    """Last complete week's report, sent unless it already was."""
+    now = app.utc_now()
+    rendered = app.weekly_report(config, app.last_complete_week(config, now), now)
+    return app.send_weekly_report(config, rendered, config_module.environ(), now)
 
 
 def retrain_in_place(config: Config) -> Classifier | None:
@@ -519,64 +532,22 @@ def cmd_status(args: argparse.Namespace, redactor: RedactSecrets) -> int:
 
 
 def cmd_report(args: argparse.Namespace, redactor: RedactSecrets) -> int:
-    from triage import charts, reporting
-    from triage.report_mail import report_message
-
     config = load_config_or_defaults(args)
-    s = config.settings
     now = args.now or app.utc_now()
-    week = args.week or reporting.iso_week(now - timedelta(days=7))
-    try:
-        start, end = reporting.week_bounds(week, s.team.timezone)
-    except ValueError:
-        raise ConfigError("--week", "an ISO week such as 2026-W47", week) from None
-    store = app.open_store(config)
-    try:
-        name = app.mailbox_name(config)
-        inbound = [
-            reporting.Inbound(
-                m.message_id or "", m.label, m.subject, m.sender, datetime.fromisoformat(m.received_at)
-            )
-            for m in store.messages(name)
-            if m.outcome in ("drafted", "needs_review") and m.received_at
-        ]
-        threads = conversations(conversation_events(store, name))
-        snapshots = store.snapshots(name, start, end)
-        corrections = sum(1 for c in store.corrections() if start <= c.at < end)
-    finally:
-        store.close()
-    target = s.drafting.reply_within_hours.get("complaint", 24.0)
-    report = reporting.build(
-        week,
-        s.team.timezone,
-        inbound,
-        threads,
-        snapshots,
-        corrections,
-        BusinessHours(s.team.timezone),
-        target,
-        now,
-    )
-    images = {"volume": charts.volume_chart(report), "backlog": charts.backlog_chart(report)}
-    text = reporting.render_text(report, target, s.team.name)
+    week = args.week or app.last_complete_week(config, now)
+    rendered = app.weekly_report(config, week, now)
     if args.out:
-        sources = [f"data:image/png;base64,{base64.b64encode(png).decode()}" for png in images.values()]
-        args.out.write_text(reporting.render_html(report, target, s.team.name, sources), encoding="utf-8")
+        args.out.write_text(rendered.html_file(), encoding="utf-8")
         print(f"report written to {args.out}")
     if args.eml:
-        message = report_message(
-            f"Inbox health, week {week}",
-            s.team.address,
-            [s.team.address],
-            text,
-            lambda sources: reporting.render_html(report, target, s.team.name, sources),
-            images,
-            now,
+        args.eml.write_bytes(
+            bytes(rendered.message(config.settings.report.recipients or [config.settings.team.address]))
         )
-        args.eml.write_bytes(bytes(message))
         print(f"report email written to {args.eml}")
-    if not (args.out or args.eml):
-        print(text, end="")
+    if args.send:
+        print(app.send_weekly_report(config, rendered, config_module.environ(), now, force=args.force))
+    if not (args.out or args.eml or args.send):
+        print(rendered.text, end="")
     return EXIT_OK
 
 

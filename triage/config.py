@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from triage.domain import LABELS
 from triage.errors import ConfigError
+from triage.smtp_outbox import SmtpSettings
 
 MAILBOX_ENV = "TRIAGE_MAILBOX"
 PASSWORD_ENV = "TRIAGE_PASSWORD"
@@ -138,6 +139,24 @@ class DaemonSettings(_Section):
     parse_workers: Annotated[int, Field(ge=0, le=64)] = 0
 
 
+class ReportSettings(_Section):
+    recipients: list[str] = []
+    smtp_url: str | None = None
+    smtp_password_file: Path | None = None
+    ca_file: Path | None = None
+    allow_insecure: bool = False
+    day: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = "monday"
+    time: str = "08:00"
+
+    @field_validator("time")
+    @classmethod
+    def _is_time(cls, value: str) -> str:
+        hours, _, minutes = value.partition(":")
+        if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+            raise ValueError("a time of day as HH:MM")
+        return f"{int(hours):02d}:{int(minutes):02d}"
+
+
 class Settings(_Section):
     mailbox: MailboxSettings = MailboxSettings()
     team: TeamSettings = TeamSettings()
@@ -147,6 +166,7 @@ class Settings(_Section):
     marking: MarkingSettings = MarkingSettings()
     state: StateSettings = StateSettings()
     daemon: DaemonSettings = DaemonSettings()
+    report: ReportSettings = ReportSettings()
 
 
 @dataclass(frozen=True)
@@ -309,6 +329,37 @@ def read_password(settings: MailboxSettings, environ: Mapping[str, str]) -> str:
     if not password:
         raise ConfigError(PASSWORD_ENV, "the mailbox password in the environment or a password_file", None)
     return password
+
+
+SMTP_PASSWORD_ENV = "TRIAGE_SMTP_PASSWORD"
+
+
+def smtp_settings(report: ReportSettings) -> SmtpSettings:
+    """The report's SMTP server from report.smtp_url (smtp://user@host:587 or smtps://...:465)."""
+    key = "report.smtp_url"
+    if not report.smtp_url:
+        raise ConfigError(key, "smtp://user@host:587 (STARTTLS) or smtps://user@host:465", None)
+    parts = urlsplit(report.smtp_url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ConfigError(key, "smtp://user@host:587 (STARTTLS) or smtps://user@host:465", report.smtp_url)
+    if parts.password:
+        raise ConfigError(key, f"no password in the URL (use ${SMTP_PASSWORD_ENV} or a file)", "a password")
+    host = parts.hostname
+    return SmtpSettings(
+        scheme=parts.scheme,
+        host=host,
+        port=parts.port or (465 if parts.scheme == "smtps" else 587),
+        user=unquote(parts.username or ""),
+        ca_file=report.ca_file,
+        allow_insecure=report.allow_insecure,
+        is_loopback=host in LOOPBACK_HOSTS or host.startswith("127."),
+    )
+
+
+def read_smtp_password(report: ReportSettings, environ: Mapping[str, str]) -> str | None:
+    if report.smtp_password_file is not None:
+        return _read_secret_file("report.smtp_password_file", report.smtp_password_file)
+    return environ.get(SMTP_PASSWORD_ENV) or None
 
 
 def read_oauth_token(settings: MailboxSettings) -> str:

@@ -64,6 +64,7 @@ class Daemon:
         batch_size: int,
         retrain: Callable[[], Classifier | None] | None = None,
         retrain_every_days: float = 0,
+        weekly_report: tuple[str, str, Callable[[], str]] | None = None,
     ) -> None:
         self.open_inbox = open_inbox
         self.store = store
@@ -76,6 +77,7 @@ class Daemon:
         self.batch_size = batch_size
         self.retrain = retrain
         self.retrain_every_days = retrain_every_days
+        self.weekly_report = weekly_report
         self.scheduler = schedule.Scheduler()
         self.stopping = threading.Event()
         self.waiting = False
@@ -91,9 +93,7 @@ class Daemon:
     def run(self) -> int:
         """Run until stopped; 0 on a clean stop, 3 when the login is refused."""
         previous = {sig: signal.signal(sig, self.stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-        self.scheduler.every(max(1, round(self.poll_interval))).seconds.do(self.poll_once)
-        if self.retrain is not None and self.retrain_every_days > 0:
-            self.scheduler.every(max(1, round(self.retrain_every_days * 86400))).seconds.do(self.retrain_once)
+        self.schedule_jobs()
         try:
             self.poll_once()
             while not self.stopping.is_set():
@@ -112,6 +112,15 @@ class Daemon:
             self._disconnect()
         logger.info("stopped after %d polls", self.polls)
         return 0
+
+    def schedule_jobs(self) -> None:
+        """The poll, and, when configured, the weekly report and the retrain."""
+        self.scheduler.every(max(1, round(self.poll_interval))).seconds.do(self.poll_once)
+        if self.weekly_report is not None:
+            day, at, _ = self.weekly_report
+            getattr(self.scheduler.every(), day).at(at).do(self.send_report)
+        if self.retrain is not None and self.retrain_every_days > 0:
+            self.scheduler.every(max(1, round(self.retrain_every_days * 86400))).seconds.do(self.retrain_once)
 
     def poll_once(self) -> PollSummary | None:
         """One poll; a connection failure drops the connection for the next attempt."""
@@ -143,6 +152,14 @@ class Daemon:
             time.monotonic() - started,
         )
         return s
+
+    def send_report(self) -> None:
+        """The weekly report job: a failure is logged and never stops the daemon."""
+        assert self.weekly_report is not None
+        try:
+            logger.info("weekly report: %s", self.weekly_report[2]())
+        except Exception:  # SMTP down, bad recipients: say so, keep triaging
+            logger.exception("weekly report not sent")
 
     def retrain_once(self) -> None:
         """The scheduled retrain: a promoted model replaces the one in use, without a restart."""

@@ -109,6 +109,18 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         CREATE INDEX snapshots_at ON snapshots (mailbox, at)
         """,
     ),
+    (
+        "0005_reports_sent",
+        """
+        CREATE TABLE reports_sent (
+            mailbox TEXT NOT NULL,
+            week TEXT NOT NULL,
+            sent_at TEXT NOT NULL,
+            recipients TEXT NOT NULL,
+            PRIMARY KEY (mailbox, week)
+        )
+        """,
+    ),
 )
 
 
@@ -460,6 +472,17 @@ class Store:
             (mailbox, since.isoformat(), until.isoformat()),
         )
         return [(datetime.fromisoformat(r[0]), int(r[1]), r[2]) for r in rows]
+
+    def report_sent(self, mailbox: str, week: str) -> bool:
+        row = self.db.execute("SELECT 1 FROM reports_sent WHERE mailbox = ? AND week = ?", (mailbox, week))
+        return row.fetchone() is not None
+
+    def record_report_sent(self, mailbox: str, week: str, at: datetime, recipients: Sequence[str]) -> None:
+        with self.db:
+            self.db.execute(
+                "INSERT OR REPLACE INTO reports_sent VALUES (?, ?, ?, ?)",
+                (mailbox, week, at.isoformat(), ", ".join(recipients)),
+            )
 
     def messages(self, mailbox: str | None = None) -> list[StoredMessage]:
         sql = (
