@@ -93,3 +93,18 @@ def test_status_on_the_demo_mailbox_reads_the_sent_folder(tmp_path, capsys) -> N
     assert "first response, p90          30.29 h" in out
     assert "answered within 24 h         75%" in out
     assert "open conversations           24" in out  # 27 threads, 4 answered, one customer wrote again
+
+
+def test_a_waiting_conversation_is_at_risk_then_breached_by_its_class_target() -> None:
+    from triage.metrics import sla_state
+
+    escalation = MailEvent("<e>", None, (), "Fraud", "c@x.example", MON, False, "escalation")
+    complaint = MailEvent("<c>", None, (), "Late", "d@x.example", MON, False, "complaint")
+    targets = {"escalation": 4.0, "complaint": 24.0}
+    threads = {t.key: t for t in conversations([escalation, complaint])}
+    at = MON + timedelta(hours=3.5)
+    assert sla_state(threads["<e>"], at, targets, 24, 0.75) == "at_risk"
+    assert sla_state(threads["<c>"], at, targets, 24, 0.75) is None
+    assert sla_state(threads["<e>"], MON + timedelta(hours=5), targets, 24, 0.75) == "breached"
+    answered = conversations([escalation, team("<r>", MON + timedelta(hours=1), "<e>")])[0]
+    assert sla_state(answered, MON + timedelta(hours=9), targets, 24, 0.75) is None

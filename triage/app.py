@@ -9,7 +9,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from email.message import EmailMessage
 from email.utils import formataddr
 from pathlib import Path
@@ -242,6 +242,20 @@ class RenderedReport:
         )
 
 
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def business_hours(config: Config) -> BusinessHours:
+    s = config.settings
+    return BusinessHours(
+        timezone=s.team.timezone,
+        start=time.fromisoformat(s.metrics.day_starts),
+        end=time.fromisoformat(s.metrics.day_ends),
+        working_days=frozenset(DAYS.index(day) for day in s.metrics.working_days),
+        holidays=frozenset(s.metrics.holidays),
+    )
+
+
 def last_complete_week(config: Config, now: datetime) -> str:
     return reporting.iso_week((now - timedelta(days=7)).astimezone(ZoneInfo(config.settings.team.timezone)))
 
@@ -269,7 +283,7 @@ def weekly_report(config: Config, week: str, now: datetime) -> RenderedReport:
     finally:
         store.close()
     target = s.drafting.reply_within_hours.get("complaint", 24.0)
-    hours = BusinessHours(s.team.timezone)
+    hours = business_hours(config)
     report = reporting.build(
         week, s.team.timezone, inbound, threads, snapshots, corrections, hours, target, now
     )

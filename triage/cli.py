@@ -34,7 +34,7 @@ from triage.errors import (
     TriageError,
 )
 from triage.logs import RedactSecrets, configure
-from triage.metrics import BusinessHours, conversations, first_response_figures
+from triage.metrics import conversations, first_response_figures, sla_state
 from triage.parsing import parse
 from triage.pipeline import Engine, PollResult, conversation_events, poll
 from triage.store import Correction
@@ -509,12 +509,17 @@ def cmd_status(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     waiting = sorted(since for t in threads if (since := t.waiting_since()) is not None)
     target = config.settings.drafting.reply_within_hours.get("complaint", 24.0)
     week = [t for t in threads if t.events[0].at >= now - timedelta(days=7)]
-    figures = first_response_figures(week, BusinessHours(config.settings.team.timezone), target)
+    figures = first_response_figures(week, app.business_hours(config), target)
     today = Counter(
         m.label for m in inbound if m.received_at and m.received_at[:10] == now.date().isoformat()
     )
+    s = config.settings
+    states = Counter(
+        sla_state(t, now, dict(s.drafting.reply_within_hours), 24.0, s.metrics.at_risk_share) for t in threads
+    )
     rows = [
         ("open conversations", str(len(waiting))),
+        ("at risk / breached", f"{states['at_risk']} / {states['breached']}"),
         ("oldest open", f"{(now - waiting[0]).total_seconds() / 3600:.1f} h" if waiting else "-"),
         ("answered in the last 7 days", f"{figures.answered} of {figures.conversations}"),
         ("first response, median", f"{figures.median_hours} h" if figures.median_hours is not None else "-"),

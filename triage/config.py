@@ -12,6 +12,7 @@ import shlex
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -139,6 +140,36 @@ class DaemonSettings(_Section):
     parse_workers: Annotated[int, Field(ge=0, le=64)] = 0
 
 
+class MetricsSettings(_Section):
+    # business hours for response-time figures, in team.timezone
+    working_days: list[
+        Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+    ] = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+    ]
+    day_starts: str = "09:00"
+    day_ends: str = "17:00"
+    holidays: list[date] = []
+    # the share of a conversation's target after which it counts as at risk
+    at_risk_share: Annotated[float, Field(gt=0, lt=1)] = 0.75
+
+    @field_validator("day_starts", "day_ends")
+    @classmethod
+    def _is_time(cls, value: str) -> str:
+        return _hhmm(value)
+
+
+def _hhmm(value: str) -> str:
+    hours, _, minutes = value.partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+        raise ValueError("a time of day as HH:MM")
+    return f"{int(hours):02d}:{int(minutes):02d}"
+
+
 class ReportSettings(_Section):
     recipients: list[str] = []
     smtp_url: str | None = None
@@ -151,10 +182,7 @@ class ReportSettings(_Section):
     @field_validator("time")
     @classmethod
     def _is_time(cls, value: str) -> str:
-        hours, _, minutes = value.partition(":")
-        if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
-            raise ValueError("a time of day as HH:MM")
-        return f"{int(hours):02d}:{int(minutes):02d}"
+        return _hhmm(value)
 
 
 class Settings(_Section):
@@ -166,6 +194,7 @@ class Settings(_Section):
     marking: MarkingSettings = MarkingSettings()
     state: StateSettings = StateSettings()
     daemon: DaemonSettings = DaemonSettings()
+    metrics: MetricsSettings = MetricsSettings()
     report: ReportSettings = ReportSettings()
 
 

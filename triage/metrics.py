@@ -34,6 +34,7 @@ class MailEvent:
     customer: str  # the customer's address (sender inbound, recipient of a reply)
     at: datetime
     from_team: bool
+    label: str | None = None  # triage's class, for customer messages
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,23 @@ class Conversation:
             elif waiting is None:
                 waiting = event.at
         return waiting
+
+
+def sla_state(
+    thread: Conversation, now: datetime, targets: dict[str, float], default_hours: float, at_risk_share: float
+) -> str | None:
+    """'breached' or 'at_risk' for a waiting conversation past its share of the target, else None."""
+    since = thread.waiting_since()
+    if since is None:
+        return None
+    first = thread.first_customer_message
+    target = targets.get(first.label or "", default_hours) if first else default_hours
+    waited = (now - since).total_seconds() / 3600
+    if waited >= target:
+        return "breached"
+    if waited >= at_risk_share * target:
+        return "at_risk"
+    return None
 
 
 @dataclass(frozen=True)

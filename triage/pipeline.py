@@ -310,7 +310,7 @@ def conversation_events(store: Store, mailbox: str) -> list[MailEvent]:
             continue
         root = (m.thread_id,) if m.thread_id and m.thread_id != m.message_id else ()
         at = datetime.fromisoformat(m.received_at)
-        events.append(MailEvent(m.message_id, None, root, m.subject, m.sender, at, from_team=False))
+        events.append(MailEvent(m.message_id, None, root, m.subject, m.sender, at, False, m.label))
     for r in store.replies(mailbox):
         mid = r.message_id or f"<reply-{r.ref.uidvalidity}-{r.ref.uid}>"
         events.append(
