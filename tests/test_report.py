@@ -157,3 +157,35 @@ def test_the_daemon_schedules_the_weekly_report_and_a_failure_does_not_stop_it(
     daemon.weekly_report = ("monday", "08:00", lambda: scheduled_report(config))
     daemon.send_report()
     assert len(smtp_server.received) == 1
+
+
+def test_export_writes_one_row_per_conversation_as_csv_and_json(demo_config: Path, tmp_path: Path) -> None:
+    import csv
+    import json
+
+    out = tmp_path / "export.csv"
+    assert main(["--config", str(demo_config), "export", "--since", "2026-11-16", "--out", str(out)]) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 27
+    harriet = next(r for r in rows if r["customer"] == "harriet.cole@gmail.example")
+    assert (harriet["messages"], harriet["replies"], harriet["first_response_hours"]) == ("2", "1", "30.29")
+    assert harriet["first_response_business_hours"] == "13.5"  # Mon 08:12 to Tue 14:30, London = UTC in Nov
+    assert (
+        main(
+            [
+                "--config",
+                str(demo_config),
+                "export",
+                "--since",
+                "2026-11-16",
+                "--format",
+                "json",
+                "--out",
+                str(tmp_path / "export.json"),
+            ]
+        )
+        == 0
+    )
+    assert len(json.loads((tmp_path / "export.json").read_text())) == 27
+    assert main(["--config", str(demo_config), "export", "--since", "2026-11-21", "--out", str(out)]) == 0
+    assert out.read_text().strip() == "conversation"

@@ -7,6 +7,8 @@ Exit codes: 0 ok, 1 unexpected error, 2 config or usage error, 3 login refused,
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import logging
 import os
@@ -14,9 +16,10 @@ import shutil
 import sys
 from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from triage import __version__, app, model_store, training
 from triage import config as config_module
@@ -34,7 +37,7 @@ from triage.errors import (
     TriageError,
 )
 from triage.logs import RedactSecrets, configure
-from triage.metrics import conversations, first_response_figures, sla_state
+from triage.metrics import conversation_rows, conversations, first_response_figures, sla_state
 from triage.parsing import parse
 from triage.pipeline import Engine, PollResult, conversation_events, poll
 from triage.store import Correction
@@ -165,6 +168,12 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--force", action="store_true", help="with --send: send a week already sent")
     report.add_argument("--now", type=datetime.fromisoformat, help=argparse.SUPPRESS)
     report.set_defaults(handler=cmd_report)
+
+    export = commands.add_parser("export", help="one row per conversation, as CSV or JSON")
+    export.add_argument("--since", type=date.fromisoformat, required=True, help="first day, YYYY-MM-DD")
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--out", type=Path, help="write to a file instead of standard output")
+    export.set_defaults(handler=cmd_export)
 
     show = commands.add_parser("show", help="what triage recorded for a Message-ID")
     show.add_argument("message_id")
@@ -553,6 +562,38 @@ def cmd_report(args: argparse.Namespace, redactor: RedactSecrets) -> int:
         print(app.send_weekly_report(config, rendered, config_module.environ(), now, force=args.force))
     if not (args.out or args.eml or args.send):
         print(rendered.text, end="")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace, redactor: RedactSecrets) -> int:
+    config = load_config_or_defaults(args)
+    s = config.settings
+    store = app.open_store(config)
+    try:
+        threads = conversations(conversation_events(store, app.mailbox_name(config)))
+    finally:
+        store.close()
+    since = datetime.combine(args.since, datetime.min.time(), ZoneInfo(s.team.timezone))
+    rows = conversation_rows(
+        [t for t in threads if t.events[0].at >= since],
+        app.business_hours(config),
+        app.utc_now(),
+        dict(s.drafting.reply_within_hours),
+        24.0,
+        s.metrics.at_risk_share,
+    )
+    output = io.StringIO()
+    if args.format == "json":
+        json.dump(rows, output, indent=2)
+        output.write("\n")
+    else:
+        writer = csv.DictWriter(output, fieldnames=list(rows[0]) if rows else ["conversation"])
+        writer.writeheader()
+        writer.writerows(rows)
+    if args.out:
+        args.out.write_text(output.getvalue(), encoding="utf-8")
+    else:
+        sys.stdout.write(output.getvalue())
     return EXIT_OK
 
 

@@ -176,3 +176,40 @@ def first_response_figures(
         median_business_hours=round(median(business), 2) if business else None,
         within_target=round(sum(h <= target_hours for h in wall) / len(wall), 4) if wall else None,
     )
+
+
+def conversation_rows(
+    threads: Sequence[Conversation],
+    hours: BusinessHours,
+    now: datetime,
+    targets: dict[str, float],
+    default_hours: float,
+    at_risk_share: float,
+) -> list[dict[str, object]]:
+    """One row per conversation, as `triage export` writes it."""
+    rows: list[dict[str, object]] = []
+    for thread in sorted(threads, key=lambda t: t.events[0].at):
+        first, reply = thread.first_customer_message, thread.first_response
+        if first is None:
+            continue
+        rows.append(
+            {
+                "conversation": thread.key,
+                "customer": thread.customer,
+                "subject": thread.subject,
+                "label": first.label or "",
+                "messages": sum(1 for e in thread.events if not e.from_team),
+                "replies": sum(1 for e in thread.events if e.from_team),
+                "first_message_at": first.at.isoformat(),
+                "first_response_at": reply.at.isoformat() if reply else "",
+                "first_response_hours": round((reply.at - first.at).total_seconds() / 3600, 2)
+                if reply
+                else "",
+                "first_response_business_hours": (
+                    round(hours.between(first.at, reply.at).total_seconds() / 3600, 2) if reply else ""
+                ),
+                "open": thread.waiting_since() is not None,
+                "sla": sla_state(thread, now, targets, default_hours, at_risk_share) or "",
+            }
+        )
+    return rows
