@@ -393,3 +393,24 @@ def test_the_teams_replies_are_read_from_the_sent_folder_found_by_special_use(
     assert len(stored) == len(replies)
     known = {m.message_id for m in store.messages()}
     assert all(r.in_reply_to in known for r in stored)
+
+
+def test_a_message_answered_from_any_mail_client_counts_as_answered(
+    dovecot: Dovecot, imap_user: str, mix: tuple[Path, int]
+) -> None:
+    from triage.metrics import conversations
+    from triage.pipeline import conversation_events
+
+    config_path, _ = mix
+    assert main(["--config", str(config_path), "run", "--once"]) == 0
+    store = Store(Path(yaml.safe_load(config_path.read_text())["state"]["database"]))
+    target = next(m for m in store.messages() if m.outcome == "drafted")
+    client = dovecot.client(imap_user)
+    client.select_folder("INBOX")
+    client.add_flags([target.ref.uid], [b"\\Answered"])  # replied from a phone; no copy in Sent
+    client.logout()
+    assert main(["--config", str(config_path), "run", "--once"]) == 0
+    assert target.message_id in store.answered(target.ref.mailbox)
+    threads = conversations(conversation_events(store, target.ref.mailbox))
+    thread = next(t for t in threads if any(e.message_id == target.message_id for e in t.events))
+    assert thread.waiting_since() is None and thread.first_response is not None

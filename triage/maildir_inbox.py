@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 UIDLIST = "triage-uidlist"
 KEYWORDS = "dovecot-keywords"
 KEYWORD_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+SYSTEM_FLAGS = {"R": "\\Answered", "S": "\\Seen", "F": "\\Flagged", "D": "\\Draft", "T": "\\Deleted"}
 
 
 class MaildirInbox:
@@ -160,11 +161,16 @@ class MaildirInbox:
     def keywords(self, uids: Sequence[int]) -> dict[int, frozenset[str]]:
         names = {KEYWORD_LETTERS[i]: name for name, i in self._keyword_table().items()}
         paths = self._paths_by_uid()
-        return {
-            uid: frozenset(names[c] for c in paths[uid].name.partition(":2,")[2] if c in names)
-            for uid in uids
-            if uid in paths
-        }
+        found = {}
+        for uid in uids:
+            if uid not in paths:
+                continue
+            info = paths[uid].name.partition(":2,")[2]
+            flags = {names[c] for c in info if c in names} | {
+                SYSTEM_FLAGS[c] for c in info if c in SYSTEM_FLAGS
+            }
+            found[uid] = frozenset(flags)
+        return found
 
     def _keyword_table(self) -> dict[str, int]:
         table = self.path / KEYWORDS

@@ -113,6 +113,7 @@ def poll(
     if inbox.sent_folder and not dry_run:
         sync_sent(inbox, store, engine.max_message_bytes)
     if engine.correction_window is not None and not dry_run:
+        note_answered(inbox, store, clock(), engine.correction_window)
         corrections = detect_corrections(inbox, store, clock(), engine.correction_window)
         corrections += detect_folder_corrections(inbox, store, clock(), engine.correction_folders or {})
     for start in range(0, len(todo), batch_size):
@@ -311,6 +312,8 @@ def conversation_events(store: Store, mailbox: str) -> list[MailEvent]:
         root = (m.thread_id,) if m.thread_id and m.thread_id != m.message_id else ()
         at = datetime.fromisoformat(m.received_at)
         events.append(MailEvent(m.message_id, None, root, m.subject, m.sender, at, False, m.label))
+    for message_id, at in store.answered(mailbox).items():  # \\Answered seen; the time is when noticed
+        events.append(MailEvent(f"<answered-{message_id}>", message_id, (message_id,), "", "", at, True))
     for r in store.replies(mailbox):
         mid = r.message_id or f"<reply-{r.ref.uidvalidity}-{r.ref.uid}>"
         events.append(
@@ -359,6 +362,17 @@ def sync_sent(inbox: Inbox, store: Store, max_bytes: int) -> int:
     )
     store.record_replies(replies, (inbox.name, inbox.sent_folder, Cursor(uidvalidity, last)))
     return len(replies)
+
+
+def note_answered(inbox: Inbox, store: Store, now: datetime, window: timedelta) -> int:
+    """Honour \\Answered: a message a person answered from any client counts as answered now."""
+    waiting = store.unanswered_in_folder(inbox.name, inbox.folder, inbox.uidvalidity(), now - window)
+    if not waiting:
+        return 0
+    flags = inbox.keywords(list(waiting))
+    answered = [mid for uid, mid in waiting.items() if "\\Answered" in flags.get(uid, ())]
+    store.mark_answered(inbox.name, answered, now)
+    return len(answered)
 
 
 def detect_corrections(inbox: Inbox, store: Store, now: datetime, window: timedelta) -> int:

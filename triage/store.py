@@ -121,6 +121,7 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         )
         """,
     ),
+    ("0006_answered_flag", "ALTER TABLE messages ADD COLUMN answered_at TEXT"),
 )
 
 
@@ -393,6 +394,33 @@ class Store:
             " AND m.model_text IS NOT NULL GROUP BY c.id ORDER BY c.id"
         )
         return [LabeledText(r[0], r[1], r[2]) for r in rows]
+
+    def unanswered_in_folder(
+        self, mailbox: str, folder: str, uidvalidity: int, since: datetime
+    ) -> dict[int, str]:
+        """UID -> Message-ID of customer messages done since `since` with no \\Answered seen yet."""
+        rows = self.db.execute(
+            "SELECT uid, message_id FROM messages WHERE mailbox = ? AND folder = ? AND uidvalidity = ?"
+            " AND outcome IN ('drafted', 'needs_review') AND answered_at IS NULL AND message_id IS NOT NULL"
+            " AND status = 'done' AND done_at >= ?",
+            (mailbox, folder, uidvalidity, since.isoformat()),
+        )
+        return {int(r[0]): str(r[1]) for r in rows}
+
+    def mark_answered(self, mailbox: str, message_ids: Sequence[str], at: datetime) -> None:
+        with self.db:
+            self.db.executemany(
+                "UPDATE messages SET answered_at = ?"
+                " WHERE mailbox = ? AND message_id = ? AND answered_at IS NULL",
+                [(at.isoformat(), mailbox, mid) for mid in message_ids],
+            )
+
+    def answered(self, mailbox: str) -> dict[str, datetime]:
+        rows = self.db.execute(
+            "SELECT message_id, answered_at FROM messages WHERE mailbox = ? AND answered_at IS NOT NULL",
+            (mailbox,),
+        )
+        return {str(r[0]): datetime.fromisoformat(r[1]) for r in rows}
 
     def labeled_in_folder(
         self, mailbox: str, folder: str, uidvalidity: int, since: datetime
