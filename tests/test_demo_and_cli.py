@@ -107,6 +107,7 @@ LAYERS = {
     "training": 3,
     "app": 4,
     "daemon": 4,
+    "prometheus": 4,
     "cli": 5,
     "__main__": 6,
     "__init__": 0,

@@ -189,3 +189,41 @@ def test_export_writes_one_row_per_conversation_as_csv_and_json(demo_config: Pat
     assert len(json.loads((tmp_path / "export.json").read_text())) == 27
     assert main(["--config", str(demo_config), "export", "--since", "2026-11-21", "--out", str(out)]) == 0
     assert out.read_text().strip() == "conversation"
+
+
+def test_prometheus_metrics_are_served_after_a_poll(demo_config: Path) -> None:
+    import urllib.request
+
+    from tests.conftest import free_port
+    from triage import app
+    from triage import config as config_module
+    from triage.daemon import Daemon
+    from triage.logs import RedactSecrets
+    from triage.prometheus import PollMetrics
+
+    config = config_module.load(demo_config, {})
+    metrics = PollMetrics(app.mailbox_name(config))
+    port = free_port()
+    metrics.serve(port)
+    daemon = Daemon(
+        lambda: app.open_inbox(config, {}, RedactSecrets()),
+        app.open_store(config),
+        app.build_engine(config),
+        app.utc_now,
+        60,
+        False,
+        1,
+        1,
+        10,
+        metrics=metrics,
+    )
+    assert daemon.poll_once() is not None
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    for name in (
+        "triage_open_conversations",
+        "triage_oldest_open_hours",
+        "triage_poll_duration_seconds",
+        "triage_last_successful_poll_timestamp_seconds",
+    ):
+        assert name in body
+    assert 'triage_open_conversations{mailbox="maildir:' in body

@@ -242,6 +242,12 @@ def run_with(args: argparse.Namespace, config: Config, engine: Engine, redactor:
             else None
         ),
     )
+    if s.daemon.metrics_port:
+        from triage.prometheus import PollMetrics
+
+        daemon.metrics = PollMetrics(app.mailbox_name(config))
+        daemon.metrics.serve(s.daemon.metrics_port, s.daemon.metrics_address)
+        logger.info("metrics on http://%s:%d/metrics", s.daemon.metrics_address, s.daemon.metrics_port)
     logger.info("watching %s", config.mailbox.display())
     return daemon.run()
 

@@ -138,6 +138,8 @@ class DaemonSettings(_Section):
     idle_timeout_seconds: Annotated[float, Field(gt=0, le=1740)] = 300.0
     reconnect_max_seconds: Annotated[float, Field(gt=0)] = 300.0
     parse_workers: Annotated[int, Field(ge=0, le=64)] = 0
+    metrics_port: Annotated[int, Field(ge=0, le=65535)] = 0
+    metrics_address: str = "127.0.0.1"
 
 
 class MetricsSettings(_Section):

@@ -26,6 +26,7 @@ from triage.domain import PollSummary
 from triage.errors import AuthenticationError, MailboxError
 from triage.pipeline import Engine, poll
 from triage.ports import Inbox
+from triage.prometheus import PollMetrics
 from triage.store import Store
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ class Daemon:
         retrain: Callable[[], Classifier | None] | None = None,
         retrain_every_days: float = 0,
         weekly_report: tuple[str, str, Callable[[], str]] | None = None,
+        metrics: PollMetrics | None = None,
     ) -> None:
         self.open_inbox = open_inbox
         self.store = store
@@ -78,6 +80,7 @@ class Daemon:
         self.retrain = retrain
         self.retrain_every_days = retrain_every_days
         self.weekly_report = weekly_report
+        self.metrics = metrics
         self.scheduler = schedule.Scheduler()
         self.stopping = threading.Event()
         self.waiting = False
@@ -137,8 +140,14 @@ class Daemon:
         except CONNECTION_ERRORS as exc:
             logger.warning("mailbox connection lost: %s; will reconnect", exc)
             self._disconnect()
+            if self.metrics is not None:
+                self.metrics.record_failure()
             return None
         self.polls += 1
+        if self.metrics is not None:
+            self.metrics.record_poll(
+                result, time.monotonic() - started, time.time(), result.open_count, result.oldest_open_hours
+            )
         s = result.summary
         logger.info(
             "poll: seen=%d drafted=%d skipped=%d needs_review=%d failed=%d pending=%d corrections=%d (%.2fs)",

@@ -83,6 +83,8 @@ class PollResult:
     plans: tuple[MessagePlan, ...]
     pending: int  # left planned for the next poll (the mailbox refused a write)
     corrections: int = 0  # keyword changes by reviewers noticed in this poll
+    open_count: int = 0  # conversations waiting for the team after this poll
+    oldest_open_hours: float | None = None
 
 
 def poll(
@@ -142,9 +144,8 @@ def poll(
     if not todo and not dry_run:
         last = max(uids, default=above)
         store.record_done([], clock(), (inbox.name, inbox.folder, Cursor(uidvalidity, last)))
-    if not dry_run:
-        record_snapshot(store, inbox.name, clock())
-    return PollResult(summary, tuple(plans), pending, corrections)
+    open_count, oldest = record_snapshot(store, inbox.name, clock()) if not dry_run else (0, None)
+    return PollResult(summary, tuple(plans), pending, corrections, open_count, oldest)
 
 
 def plan_batch(raws: Sequence[RawMessage], engine: Engine, store: Store, now: datetime) -> list[MessagePlan]:
