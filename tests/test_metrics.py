@@ -108,3 +108,15 @@ def test_a_waiting_conversation_is_at_risk_then_breached_by_its_class_target() -
     assert sla_state(threads["<e>"], MON + timedelta(hours=5), targets, 24, 0.75) == "breached"
     answered = conversations([escalation, team("<r>", MON + timedelta(hours=1), "<e>")])[0]
     assert sla_state(answered, MON + timedelta(hours=9), targets, 24, 0.75) is None
+
+
+def test_draft_acceptance_compares_what_was_sent_with_the_draft() -> None:
+    from triage.metrics import acceptance, acceptance_by_template
+
+    draft = "Dear Jo,\n\nI am sorry. Thank you for bringing this to my attention. We will call you by Monday."
+    assert acceptance(draft, draft.replace("\n", " ")) == "sent as is"
+    assert acceptance(draft, draft.replace("Monday", "Tuesday morning")) == "lightly edited"
+    assert acceptance(draft, "Hi Jo, sorry about that. Refund issued today, Tom") in ("rewritten", "not used")
+    assert acceptance(draft, "x") == "not used"
+    table = acceptance_by_template([("complaint", draft, draft), ("complaint", draft, "x")])
+    assert table["complaint"]["sent as is"] == 1 and table["complaint"]["not used"] == 1

@@ -29,7 +29,7 @@ from triage.evaluation import threshold_for_precision
 from triage.imap_inbox import ImapInbox, ImapSettings
 from triage.logs import RedactSecrets
 from triage.maildir_inbox import MaildirInbox
-from triage.metrics import BusinessHours, conversations
+from triage.metrics import BusinessHours, acceptance_by_template, conversations
 from triage.pipeline import Engine, conversation_events
 from triage.ports import Inbox
 from triage.report_mail import report_message
@@ -280,12 +280,13 @@ def weekly_report(config: Config, week: str, now: datetime) -> RenderedReport:
         threads = conversations(conversation_events(store, name))
         snapshots = store.snapshots(name, start, end)
         corrections = sum(1 for c in store.corrections() if start <= c.at < end)
+        accepted = acceptance_by_template(store.drafts_and_replies(name, start, end))
     finally:
         store.close()
     target = s.drafting.reply_within_hours.get("complaint", 24.0)
     hours = business_hours(config)
     report = reporting.build(
-        week, s.team.timezone, inbound, threads, snapshots, corrections, hours, target, now
+        week, s.team.timezone, inbound, threads, snapshots, corrections, hours, target, now, accepted
     )
     return RenderedReport(
         week=week,

@@ -267,6 +267,7 @@ def _record(
         template=template,
         draft_message_id=draft.message_id if draft else None,
         model_text=model_text(message.subject, message.new_text) if classification and message else None,
+        draft_body=draft.body if draft else None,
     )
 
 
@@ -356,6 +357,7 @@ def sync_sent(inbox: Inbox, store: Store, max_bytes: int) -> int:
                 result.to[0] if result.to else "",
                 result.subject,
                 result.date,
+                result.new_text,
             )
         )
     last = max(

@@ -16,7 +16,7 @@ from datetime import time as clock_time
 from zoneinfo import ZoneInfo
 
 from triage.domain import LABELS
-from triage.metrics import BusinessHours, Conversation, ResponseFigures, first_response_figures
+from triage.metrics import ACCEPTANCE, BusinessHours, Conversation, ResponseFigures, first_response_figures
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ class WeekReport:
     oldest_open: tuple[tuple[str, str, float], ...]  # (customer, subject, age in hours)
     escalations: int
     corrections: int
+    acceptance: dict[str, dict[str, int]]  # template -> sent as is / lightly edited / ...
 
 
 def week_bounds(week: str, zone: str) -> tuple[datetime, datetime]:
@@ -68,6 +69,7 @@ def build(
     hours: BusinessHours,
     target_hours: float,
     now: datetime,
+    acceptance: dict[str, dict[str, int]] | None = None,
 ) -> WeekReport:
     start, end = week_bounds(week, zone)
     tz = ZoneInfo(zone)
@@ -108,6 +110,7 @@ def build(
         oldest_open=oldest,
         escalations=sum(v["escalation"] for v in volume.values()),
         corrections=corrections,
+        acceptance=acceptance or {},
     )
 
 
@@ -153,6 +156,11 @@ def render_text(r: WeekReport, target_hours: float, team: str) -> str:
     lines += [f"  {age:>6.1f} h  {who}: {subject}" for who, subject, age in r.oldest_open] or [
         "  none: all answered"
     ]
+    lines += ["", "Drafts the team sent (as is / lightly edited / rewritten / not used):"]
+    lines += [
+        f"  {template}: " + " / ".join(str(row[k]) for k in ACCEPTANCE)
+        for template, row in sorted(r.acceptance.items())
+    ] or ["  no replies to drafted messages this week"]
     if not any(sum(v.values()) for v in r.volume.values()):
         lines += ["", "No customer mail arrived this week."]
     return "\n".join(lines) + "\n"
@@ -179,6 +187,16 @@ def render_html(r: WeekReport, target_hours: float, team: str, image_sources: Se
         for src in image_sources
     )
     zero = ", ".join(f"{d:%A}" for d in r.inbox_zero_days) or "none"
+    accepted = (
+        "".join(
+            f"<tr><td {cell}>{e(template)}</td>"
+            + "".join(f'<td {cell} align="right">{row[k]}</td>' for k in ACCEPTANCE)
+            + "</tr>"
+            for template, row in sorted(r.acceptance.items())
+        )
+        or f'<tr><td {cell} colspan="5">No replies to drafted messages this week.</td></tr>'
+    )
+    header = "".join(f"<td {cell}><b>{e(k)}</b></td>" for k in ACCEPTANCE)
     return f"""<!DOCTYPE html>
 <html><body style="margin:0;padding:0">
 <table width="640" cellpadding="0" cellspacing="0" border="0" style="font-family:Arial,sans-serif">
@@ -191,6 +209,9 @@ def render_html(r: WeekReport, target_hours: float, team: str, image_sources: Se
 Escalations received: {r.escalations}. Model corrections by the team: {r.corrections}.</td></tr>
 <tr><td style="padding:8px 0;font-size:16px"><b>Oldest open conversations</b></td></tr>
 <tr><td><table cellpadding="0" cellspacing="0" border="0">{oldest}</table></td></tr>
+<tr><td style="padding:8px 0;font-size:16px"><b>Which drafts help: what the team sent</b></td></tr>
+<tr><td><table cellpadding="0" cellspacing="0" border="0">
+<tr><td {cell}></td>{header}</tr>{accepted}</table></td></tr>
 </table></body></html>
 """
 

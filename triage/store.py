@@ -122,6 +122,10 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         """,
     ),
     ("0006_answered_flag", "ALTER TABLE messages ADD COLUMN answered_at TEXT"),
+    (
+        "0007_draft_and_reply_text",
+        "ALTER TABLE messages ADD COLUMN draft_body TEXT; ALTER TABLE replies ADD COLUMN body TEXT",
+    ),
 )
 
 
@@ -145,6 +149,7 @@ class PlannedRecord:
     template: str | None
     draft_message_id: str | None
     model_text: str | None = None
+    draft_body: str | None = None
 
 
 @dataclass(frozen=True)
@@ -178,6 +183,7 @@ class Reply:
     customer: str
     subject: str
     sent_at: datetime
+    body: str = ""  # the new text of the reply, quoted history removed
 
 
 @dataclass(frozen=True)
@@ -312,6 +318,7 @@ class Store:
                 r.template,
                 r.draft_message_id,
                 r.model_text,
+                r.draft_body,
                 now.isoformat(),
                 r.ref.mailbox,
                 r.ref.folder,
@@ -325,7 +332,7 @@ class Store:
                 "UPDATE messages SET message_key = ?, message_id = ?, thread_id = ?, sender = ?,"
                 " subject = ?, received_at = ?, label = ?, confidence = ?, model_version = ?,"
                 " rule = ?, outcome = ?, reason = ?, template = ?, draft_message_id = ?,"
-                " model_text = ?, decided_at = ?, status = 'planned'"
+                " model_text = ?, draft_body = ?, decided_at = ?, status = 'planned'"
                 " WHERE mailbox = ? AND folder = ? AND uidvalidity = ? AND uid = ?",
                 rows,
             )
@@ -439,7 +446,7 @@ class Store:
         with self.db:
             self.db.executemany(
                 "INSERT OR IGNORE INTO replies (mailbox, folder, uidvalidity, uid, message_id, in_reply_to,"
-                " refs, customer, subject, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " refs, customer, subject, sent_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         r.ref.mailbox,
@@ -452,6 +459,7 @@ class Store:
                         r.customer,
                         r.subject,
                         r.sent_at.isoformat(),
+                        r.body,
                     )
                     for r in replies
                 ],
@@ -511,6 +519,19 @@ class Store:
                 "INSERT OR REPLACE INTO reports_sent VALUES (?, ?, ?, ?)",
                 (mailbox, week, at.isoformat(), ", ".join(recipients)),
             )
+
+    def drafts_and_replies(
+        self, mailbox: str, since: datetime, until: datetime
+    ) -> list[tuple[str, str, str]]:
+        """(template, draft body, sent body) for team replies sent in a period to drafted messages."""
+        rows = self.db.execute(
+            "SELECT m.template, m.draft_body, r.body FROM replies r JOIN messages m"
+            " ON m.mailbox = r.mailbox AND m.message_id = r.in_reply_to"
+            " WHERE r.mailbox = ? AND r.sent_at >= ? AND r.sent_at < ? AND m.draft_body IS NOT NULL"
+            " GROUP BY r.id",
+            (mailbox, since.isoformat(), until.isoformat()),
+        )
+        return [(str(r[0]), str(r[1]), str(r[2] or "")) for r in rows]
 
     def messages(self, mailbox: str | None = None) -> list[StoredMessage]:
         sql = (
