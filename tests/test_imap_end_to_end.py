@@ -414,3 +414,42 @@ def test_a_message_answered_from_any_mail_client_counts_as_answered(
     threads = conversations(conversation_events(store, target.ref.mailbox))
     thread = next(t for t in threads if any(e.message_id == target.message_id for e in t.events))
     assert thread.waiting_since() is None and thread.first_response is not None
+
+
+def test_an_unanswered_conversation_at_risk_gets_one_holding_draft(
+    dovecot: Dovecot, imap_user: str, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    received = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
+    message = (
+        "From: Jo Bloggs <jo@example.org>\r\nTo: support@northwind.example\r\nSubject: Parcel late\r\n"
+        "Message-ID: <late-1@example.org>\r\nDate: Mon, 16 Nov 2026 09:00:00 +0000\r\n\r\n"
+        "My parcel is a week late and nobody answers my emails. Really poor service.\r\n"
+    ).encode()
+    client = dovecot.client(imap_user)
+    client.append("INBOX", message)
+    client.logout()
+    config = config_module.load(write_config(tmp_path, dovecot, imap_user), {"TRIAGE_PASSWORD": "secret"})
+    engine = app.build_engine(config)
+    store = Store(config.database)
+
+    def poll_at(moment: datetime) -> None:
+        inbox = app.open_inbox(config, {"TRIAGE_PASSWORD": "secret"}, RedactSecrets())
+        try:
+            poll(inbox, store, engine, lambda: moment)
+        finally:
+            inbox.close()
+
+    poll_at(received + timedelta(minutes=5))  # triaged: the complaint draft
+    assert len(drafts(dovecot, imap_user)) == 1
+    poll_at(received + timedelta(hours=10))  # 10 h of 24: not yet at risk
+    assert len(drafts(dovecot, imap_user)) == 1
+    poll_at(received + timedelta(hours=19))  # past 75% of 24 h, no reply: tell the customer
+    saved = drafts(dovecot, imap_user)
+    assert len(saved) == 2
+    holding = next(d for d in saved if "taking longer" in d.get_body(("plain",)).get_content())
+    assert holding["In-Reply-To"] == "<late-1@example.org>"
+    assert b"triage_at_risk" in next(iter(inbox_flags(dovecot, imap_user).values()))
+    poll_at(received + timedelta(hours=30))  # breached now, but told once only
+    assert len(drafts(dovecot, imap_user)) == 2

@@ -193,6 +193,9 @@ def build_engine(config: Config, executor: Executor | None = None) -> Engine:
         keywords=s.marking.keywords,
         class_folders=dict(s.marking.class_folders) if s.marking.move_to_class_folders else None,
         correction_folders=dict(s.marking.class_folders) if s.classifier.learn_from_keywords else None,
+        sla=(dict(s.drafting.reply_within_hours), s.metrics.at_risk_share)
+        if s.metrics.holding_drafts
+        else None,
         correction_window=(
             timedelta(days=s.classifier.correction_window_days) if s.classifier.learn_from_keywords else None
         ),

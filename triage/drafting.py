@@ -23,7 +23,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from triage.domain import Action, Decision, Draft, ParsedMessage
 
 TEMPLATE_SUFFIX = ".txt.j2"
-TEMPLATE_NAMES = ("complaint", "small_fix", "escalation", "needs_review")
+TEMPLATE_NAMES = ("complaint", "small_fix", "escalation", "needs_review", "holding")
 FORBIDDEN_PHRASES = (
     "i can't help you",
     "i cannot help you",

@@ -37,7 +37,7 @@ from triage.domain import (
 )
 from triage.drafting import Drafter
 from triage.errors import MailboxError, MalformedMessage
-from triage.metrics import MailEvent, conversations
+from triage.metrics import MailEvent, conversations, sla_state
 from triage.ports import Inbox
 from triage.store import Correction, PlannedRecord, Reply, Store
 
@@ -61,6 +61,9 @@ class Engine:
     executor: Executor | None = None  # parses big batches on several cores
     correction_window: timedelta | None = None  # watch keywords this far back; None: off
     correction_folders: dict[str, str] | None = None  # label -> folder a reviewer may file into
+    sla: tuple[dict[str, float], float] | None = (
+        None  # (target hours per class, at-risk share): holding drafts
+    )
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,8 @@ def poll(
     if not todo and not dry_run:
         last = max(uids, default=above)
         store.record_done([], clock(), (inbox.name, inbox.folder, Cursor(uidvalidity, last)))
+    if engine.sla is not None and not dry_run:
+        draft_holding_replies(inbox, store, engine, clock())
     open_count, oldest = record_snapshot(store, inbox.name, clock()) if not dry_run else (0, None)
     return PollResult(summary, tuple(plans), pending, corrections, open_count, oldest)
 
@@ -332,6 +337,54 @@ def record_snapshot(store: Store, mailbox: str, now: datetime) -> tuple[int, flo
     oldest = round((now - min(waiting)).total_seconds() / 3600, 2) if waiting else None
     store.record_snapshot(mailbox, now, len(waiting), oldest)
     return len(waiting), oldest
+
+
+def draft_holding_replies(inbox: Inbox, store: Store, engine: Engine, now: datetime) -> int:
+    """An at-risk conversation with no reply gets a holding draft once, and the triage_at_risk keyword.
+
+    The seeds' rule: when an answer will take longer, the customer is told.
+    """
+    assert engine.sla is not None
+    targets, share = engine.sla
+    done = store.holding_drafted(inbox.name)
+    by_message_id = {
+        m.message_id: m
+        for m in store.messages(inbox.name)
+        if m.message_id and m.folder_is(inbox.folder) and m.ref.uidvalidity == inbox.uidvalidity()
+    }
+    drafted = 0
+    for thread in conversations(conversation_events(store, inbox.name)):
+        if sla_state(thread, now, targets, 24.0, share) is None:
+            continue
+        waiting = [e for e in thread.events if not e.from_team and e.at >= (thread.waiting_since() or now)]
+        latest = waiting[-1] if waiting else None
+        if latest is None or latest.message_id in done or latest.message_id not in by_message_id:
+            continue
+        stored = by_message_id[latest.message_id]
+        target = targets.get(stored.label or "", 24.0)
+        # the clock runs from when triage drafted it too: a first run on old mail waits its turn
+        if not stored.done_at or datetime.fromisoformat(stored.done_at) > now - timedelta(
+            hours=share * target
+        ):
+            continue
+        raws = inbox.fetch([stored.ref.uid], engine.max_message_bytes)
+        parsed = parse_one(raws[0].data, raws[0].internaldate) if raws and raws[0].data else "gone"
+        if isinstance(parsed, str):
+            continue
+        decision = Decision(Action.DRAFT, "at risk: holding reply", None, template="holding")
+        draft = engine.drafter.render(parsed, decision, f"holding:{latest.message_id}", now)
+        if not inbox.drafts_present([draft.message_id]):
+            inbox.save_drafts([draft.data])
+        inbox.add_keywords([stored.ref.uid], ["triage_at_risk"])
+        store.record_holding_draft(inbox.name, latest.message_id, draft.message_id, now)
+        logger.warning(
+            "at risk: %s from %s waits since %s; holding draft saved",
+            latest.message_id,
+            thread.customer,
+            thread.waiting_since(),
+        )
+        drafted += 1
+    return drafted
 
 
 def sync_sent(inbox: Inbox, store: Store, max_bytes: int) -> int:

@@ -126,6 +126,18 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         "0007_draft_and_reply_text",
         "ALTER TABLE messages ADD COLUMN draft_body TEXT; ALTER TABLE replies ADD COLUMN body TEXT",
     ),
+    (
+        "0008_holding_drafts",
+        """
+        CREATE TABLE holding_drafts (
+            mailbox TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            draft_message_id TEXT NOT NULL,
+            at TEXT NOT NULL,
+            PRIMARY KEY (mailbox, message_id)
+        )
+        """,
+    ),
 )
 
 
@@ -202,6 +214,9 @@ class StoredMessage:
     received_at: str | None
     done_at: str | None
     thread_id: str | None = None
+
+    def folder_is(self, folder: str) -> bool:
+        return self.ref.folder == folder
 
 
 class Store:
@@ -532,6 +547,19 @@ class Store:
             (mailbox, since.isoformat(), until.isoformat()),
         )
         return [(str(r[0]), str(r[1]), str(r[2] or "")) for r in rows]
+
+    def holding_drafted(self, mailbox: str) -> set[str]:
+        rows = self.db.execute("SELECT message_id FROM holding_drafts WHERE mailbox = ?", (mailbox,))
+        return {str(r[0]) for r in rows}
+
+    def record_holding_draft(
+        self, mailbox: str, message_id: str, draft_message_id: str, at: datetime
+    ) -> None:
+        with self.db:
+            self.db.execute(
+                "INSERT OR IGNORE INTO holding_drafts VALUES (?, ?, ?, ?)",
+                (mailbox, message_id, draft_message_id, at.isoformat()),
+            )
 
     def messages(self, mailbox: str | None = None) -> list[StoredMessage]:
         sql = (
