@@ -423,10 +423,10 @@ def test_an_unanswered_conversation_at_risk_gets_one_holding_draft(
 
     received = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
     message = (
-        "From: Jo Bloggs <jo@example.org>\r\nTo: support@northwind.example\r\nSubject: Parcel late\r\n"
-        "Message-ID: <late-1@example.org>\r\nDate: Mon, 16 Nov 2026 09:00:00 +0000\r\n\r\n"
-        "My parcel is a week late and nobody answers my emails. Really poor service.\r\n"
-    ).encode()
+        b"From: Jo Bloggs <jo@example.org>\r\nTo: support@northwind.example\r\nSubject: Parcel late\r\n"
+        b"Message-ID: <late-1@example.org>\r\nDate: Mon, 16 Nov 2026 09:00:00 +0000\r\n\r\n"
+        b"My parcel is a week late and nobody answers my emails. Really poor service.\r\n"
+    )
     client = dovecot.client(imap_user)
     client.append("INBOX", message)
     client.logout()
