@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 import shutil
 from pathlib import Path
 
@@ -453,3 +454,54 @@ def test_an_unanswered_conversation_at_risk_gets_one_holding_draft(
     assert b"triage_at_risk" in next(iter(inbox_flags(dovecot, imap_user).values()))
     poll_at(received + timedelta(hours=30))  # breached now, but told once only
     assert len(drafts(dovecot, imap_user)) == 2
+
+
+def test_response_times_from_a_timeline_in_dovecot_across_a_weekend(
+    dovecot: Dovecot,
+    imap_user: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import csv
+
+    monkeypatch.setenv("TRIAGE_PASSWORD", "secret")
+    customers = [  # (message-id, sent at, reply at): Friday, Saturday and Monday mail, answered on Monday
+        ("<t1@x.example>", "Fri, 20 Nov 2026 15:00:00 +0000", "Mon, 23 Nov 2026 09:30:00 +0000"),
+        ("<t2@x.example>", "Sat, 21 Nov 2026 10:00:00 +0000", "Mon, 23 Nov 2026 11:00:00 +0000"),
+        ("<t3@x.example>", "Mon, 23 Nov 2026 10:00:00 +0000", "Mon, 23 Nov 2026 12:00:00 +0000"),
+    ]
+    client = dovecot.client(imap_user)
+    client.create_folder("Sent")
+    for i, (mid, sent, replied) in enumerate(customers):
+        client.append(
+            "INBOX",
+            (
+                f"From: Customer {i} <c{i}@x.example>\r\nTo: support@northwind.example\r\nSubject: Question {i}\r\n"
+                f"Message-ID: {mid}\r\nDate: {sent}\r\n\r\nHow do I change my delivery address for order {i}?\r\n"
+            ).encode(),
+        )
+        client.append(
+            "Sent",
+            (
+                f"From: support@northwind.example\r\nTo: c{i}@x.example\r\nSubject: Re: Question {i}\r\n"
+                f"Message-ID: <reply-{i}@northwind.example>\r\nIn-Reply-To: {mid}\r\nReferences: {mid}\r\n"
+                f"Date: {replied}\r\n\r\nHere is how.\r\n"
+            ).encode(),
+            flags=(b"\\Seen",),
+        )
+    client.logout()
+    config = write_config(tmp_path, dovecot, imap_user, team={"timezone": "Europe/London"})
+    assert main(["--config", str(config), "run", "--once"]) == 0
+    capsys.readouterr()
+    assert main(["--config", str(config), "status", "--now", "2026-11-23T13:00:00+00:00"]) == 0
+    out = capsys.readouterr().out
+    # first responses: 66.5 h, 49 h, 2 h
+    assert re.search(r"answered in the last 7 days\s+3 of 3", out)
+    assert re.search(r"first response, median\s+49.0 h", out)
+    assert re.search(r"first response, p90\s+66.5 h", out)
+    assert re.search(r"answered within 24 h\s+33%", out)
+    export = tmp_path / "export.csv"
+    assert main(["--config", str(config), "export", "--since", "2026-11-16", "--out", str(export)]) == 0
+    business = [row["first_response_business_hours"] for row in csv.DictReader(export.open())]
+    assert business == ["2.5", "2.0", "2.0"]  # Fri 15-17 + Mon 9-9:30; Mon 9-11; Mon 10-12
