@@ -417,8 +417,11 @@ def test_a_message_answered_from_any_mail_client_counts_as_answered(
     assert thread.waiting_since() is None and thread.first_response is not None
 
 
-def test_an_unanswered_conversation_at_risk_gets_one_holding_draft(
-    dovecot: Dovecot, imap_user: str, tmp_path: Path
+def test_an_unanswered_conversation_at_risk_gets_one_holding_draft_and_the_team_an_email(
+    dovecot: Dovecot,
+    imap_user: str,
+    tmp_path: Path,
+    smtp_server,  # type: ignore[no-untyped-def]
 ) -> None:
     from datetime import UTC, datetime, timedelta
 
@@ -431,7 +434,14 @@ def test_an_unanswered_conversation_at_risk_gets_one_holding_draft(
     client = dovecot.client(imap_user)
     client.append("INBOX", message)
     client.logout()
-    config = config_module.load(write_config(tmp_path, dovecot, imap_user), {"TRIAGE_PASSWORD": "secret"})
+    config_path = write_config(
+        tmp_path,
+        dovecot,
+        imap_user,
+        metrics={"at_risk_email": True},
+        report={"smtp_url": f"smtp://127.0.0.1:{smtp_server.port}", "ca_file": str(smtp_server.ca_file)},
+    )
+    config = config_module.load(config_path, {"TRIAGE_PASSWORD": "secret"})
     engine = app.build_engine(config)
     store = Store(config.database)
 
@@ -452,8 +462,12 @@ def test_an_unanswered_conversation_at_risk_gets_one_holding_draft(
     holding = next(d for d in saved if "taking longer" in d.get_body(("plain",)).get_content())
     assert holding["In-Reply-To"] == "<late-1@example.org>"
     assert b"triage_at_risk" in next(iter(inbox_flags(dovecot, imap_user).values()))
+    assert len(smtp_server.received) == 1
+    alert = email.message_from_bytes(smtp_server.received[0], policy=email.policy.default)
+    assert alert["Subject"] == "At risk: Parcel late" and alert["To"] == "support@northwind.example"
     poll_at(received + timedelta(hours=30))  # breached now, but told once only
     assert len(drafts(dovecot, imap_user)) == 2
+    assert len(smtp_server.received) == 1
 
 
 def test_response_times_from_a_timeline_in_dovecot_across_a_weekend(

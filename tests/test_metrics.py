@@ -120,3 +120,35 @@ def test_draft_acceptance_compares_what_was_sent_with_the_draft() -> None:
     assert acceptance(draft, "x") == "not used"
     table = acceptance_by_template([("complaint", draft, draft), ("complaint", draft, "x")])
     assert table["complaint"]["sent as is"] == 1 and table["complaint"]["not used"] == 1
+
+
+def test_a_team_reply_that_lands_in_the_inbox_counts_as_a_reply(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import REPO
+    from triage.cli import main
+    from triage.metrics import conversations
+    from triage.pipeline import conversation_events
+    from triage.store import Store
+
+    maildir = tmp_path / "m"
+    for sub in ("cur", "new", "tmp"):
+        (maildir / sub).mkdir(parents=True)
+    (maildir / "new" / "1.a.host").write_bytes(
+        b"From: Jo <jo@x.example>\nTo: support@northwind.example\nSubject: Help\nMessage-ID: <q@x>\n"
+        b"Date: Mon, 16 Nov 2026 09:00:00 +0000\n\nwhere is my parcel?\n"
+    )
+    (maildir / "new" / "2.b.host").write_bytes(
+        b"From: Ben <ben@northwind.example>\nTo: jo@x.example\nCc: support@northwind.example\nSubject: Re: Help\n"
+        b"Message-ID: <a@northwind.example>\nIn-Reply-To: <q@x>\nReferences: <q@x>\n"
+        b"Date: Mon, 16 Nov 2026 10:30:00 +0000\n\nOn its way, arriving Tuesday.\n"
+    )
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"mailbox: {{url: 'maildir://{maildir}'}}\nstate: {{database: '{tmp_path / 's.db'}'}}\n"
+        f"classifier: {{model_dir: '{REPO / 'models'}'}}\n"
+        "team: {address: support@northwind.example, own_addresses: [ben@northwind.example]}\n"
+    )
+    assert main(["--config", str(config), "run", "--once"]) == 0
+    store = Store(tmp_path / "s.db")
+    [thread] = conversations(conversation_events(store, f"maildir:{maildir}"))
+    assert thread.first_response is not None and thread.first_response.message_id == "<a@northwind.example>"
+    assert thread.waiting_since() is None

@@ -177,6 +177,26 @@ def parse_pool(config: Config) -> Executor | None:
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
 
 
+def team_notifier(config: Config, environ: Mapping[str, str]) -> Callable[[str, str], None] | None:
+    """Email to the team address over the report's SMTP server, when metrics.at_risk_email is on."""
+    s = config.settings
+    if not s.metrics.at_risk_email:
+        return None
+    smtp = config_module.smtp_settings(s.report)  # checked at start-up: a missing URL is a config error
+    password = config_module.read_smtp_password(s.report, environ)
+
+    def notify(subject: str, text: str) -> None:
+        message = EmailMessage()
+        message["Subject"] = subject
+        message["From"] = formataddr((s.team.name, s.team.address))
+        message["To"] = s.team.address
+        message["Auto-Submitted"] = "auto-generated"
+        message.set_content(text)
+        smtp_outbox.send(smtp, password, message)
+
+    return notify
+
+
 def build_engine(config: Config, executor: Executor | None = None) -> Engine:
     s = config.settings
     team = model_store.team_dir(config.database)
@@ -196,6 +216,7 @@ def build_engine(config: Config, executor: Executor | None = None) -> Engine:
         sla=(dict(s.drafting.reply_within_hours), s.metrics.at_risk_share)
         if s.metrics.holding_drafts
         else None,
+        notify_team=team_notifier(config, config_module.environ()),
         correction_window=(
             timedelta(days=s.classifier.correction_window_days) if s.classifier.learn_from_keywords else None
         ),

@@ -159,6 +159,7 @@ class MetricsSettings(_Section):
     # the share of a conversation's target after which it counts as at risk
     at_risk_share: Annotated[float, Field(gt=0, lt=1)] = 0.75
     holding_drafts: bool = True
+    at_risk_email: bool = False
 
     @field_validator("day_starts", "day_ends")
     @classmethod

@@ -61,9 +61,9 @@ class Engine:
     executor: Executor | None = None  # parses big batches on several cores
     correction_window: timedelta | None = None  # watch keywords this far back; None: off
     correction_folders: dict[str, str] | None = None  # label -> folder a reviewer may file into
-    sla: tuple[dict[str, float], float] | None = (
-        None  # (target hours per class, at-risk share): holding drafts
-    )
+    # (target hours per class, at-risk share): holding drafts for conversations at risk
+    sla: tuple[dict[str, float], float] | None = None
+    notify_team: Callable[[str, str], None] | None = None  # (subject, text) to the team, e.g. by SMTP
 
 
 @dataclass(frozen=True)
@@ -311,21 +311,28 @@ def carry_out(
 
 
 def conversation_events(store: Store, mailbox: str) -> list[MailEvent]:
-    """Customer messages triage answered or queued for review, and the team's replies."""
+    """Customer messages triage answered or queued for review, and the team's replies: from the
+    Sent folder, \\Answered flags, and team mail that arrived in the watched folder (a reply
+    with the support address in Cc)."""
     events = []
     for m in store.messages(mailbox):
-        if m.outcome not in ("drafted", "needs_review") or not m.message_id or not m.received_at:
+        if not m.message_id or not m.received_at:
             continue
         root = (m.thread_id,) if m.thread_id and m.thread_id != m.message_id else ()
         at = datetime.fromisoformat(m.received_at)
-        events.append(MailEvent(m.message_id, None, root, m.subject, m.sender, at, False, m.label))
+        if m.outcome in ("drafted", "needs_review"):
+            events.append(MailEvent(m.message_id, None, root, m.subject, m.sender, at, False, m.label))
+        elif m.reason == "own_address" and root:
+            events.append(MailEvent(m.message_id, None, root, m.subject, "", at, True))
     for message_id, at in store.answered(mailbox).items():  # \\Answered seen; the time is when noticed
         events.append(MailEvent(f"<answered-{message_id}>", message_id, (message_id,), "", "", at, True))
+    seen = {e.message_id for e in events}
     for r in store.replies(mailbox):
         mid = r.message_id or f"<reply-{r.ref.uidvalidity}-{r.ref.uid}>"
-        events.append(
-            MailEvent(mid, r.in_reply_to, r.references, r.subject, r.customer, r.sent_at, from_team=True)
-        )
+        if mid not in seen:
+            events.append(
+                MailEvent(mid, r.in_reply_to, r.references, r.subject, r.customer, r.sent_at, from_team=True)
+            )
     return events
 
 
@@ -377,6 +384,17 @@ def draft_holding_replies(inbox: Inbox, store: Store, engine: Engine, now: datet
             inbox.save_drafts([draft.data])
         inbox.add_keywords([stored.ref.uid], ["triage_at_risk"])
         store.record_holding_draft(inbox.name, latest.message_id, draft.message_id, now)
+        if engine.notify_team is not None:
+            waited = (now - (thread.waiting_since() or now)).total_seconds() / 3600
+            try:
+                engine.notify_team(
+                    f"At risk: {thread.subject}",
+                    f'{thread.customer} has waited {waited:.1f} h for an answer to "{thread.subject}"'
+                    f" ({latest.message_id}). A holding reply waits in Drafts; the customer still needs"
+                    " the real answer.\n",
+                )
+            except Exception:  # the team email is a courtesy; triage goes on without it
+                logger.exception("could not email the team about %s", latest.message_id)
         logger.warning(
             "at risk: %s from %s waits since %s; holding draft saved",
             latest.message_id,
