@@ -519,3 +519,63 @@ def test_response_times_from_a_timeline_in_dovecot_across_a_weekend(
     assert main(["--config", str(config), "export", "--since", "2026-11-16", "--out", str(export)]) == 0
     business = [row["first_response_business_hours"] for row in csv.DictReader(export.open())]
     assert business == ["2.5", "2.0", "2.0"]  # Fri 15-17 + Mon 9-9:30; Mon 9-11; Mon 10-12
+
+
+def test_inbox_zero_days_and_a_one_message_week_in_the_report(
+    dovecot: Dovecot, imap_user: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    monday = datetime(2026, 11, 16, 8, 0, tzinfo=UTC)
+    client = dovecot.client(imap_user)
+    client.create_folder("Sent")
+    client.logout()
+    config_path = write_config(tmp_path, dovecot, imap_user, metrics={"holding_drafts": False})
+    config = config_module.load(config_path, {"TRIAGE_PASSWORD": "secret"})
+    engine, store = app.build_engine(config), Store(config.database)
+
+    def poll_at(moment: datetime) -> None:
+        inbox = app.open_inbox(config, {"TRIAGE_PASSWORD": "secret"}, RedactSecrets())
+        try:
+            poll(inbox, store, engine, lambda: moment)
+        finally:
+            inbox.close()
+
+    poll_at(monday)  # Monday: empty inbox, zero
+    client = dovecot.client(imap_user)
+    client.append(
+        "INBOX",
+        b"From: Jo <jo@x.example>\r\nTo: support@northwind.example\r\nSubject: Where\r\n"
+        b"Message-ID: <w1@x.example>\r\nDate: Tue, 17 Nov 2026 09:00:00 +0000\r\n\r\nwhere is my order?\r\n",
+    )
+    client.logout()
+    poll_at(monday + timedelta(days=1, hours=2))  # Tuesday: one open
+    client = dovecot.client(imap_user)
+    client.append(
+        "Sent",
+        b"From: support@northwind.example\r\nTo: jo@x.example\r\nSubject: Re: Where\r\n"
+        b"Message-ID: <w1r@n.example>\r\nIn-Reply-To: <w1@x.example>\r\n"
+        b"Date: Wed, 18 Nov 2026 09:00:00 +0000\r\n\r\nOn its way.\r\n",
+    )
+    client.logout()
+    poll_at(monday + timedelta(days=2, hours=2))  # Wednesday: answered, zero again
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "--config",
+                str(config_path),
+                "report",
+                "--week",
+                "2026-W47",
+                "--now",
+                "2026-11-23T08:00:00+00:00",
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "Inbox zero reached on: Mon, Wed" in out
+    assert re.search(r"Conversations started\s+1\s+0", out)
+    assert re.search(r"First response, median\s+24.0 h", out)
+    assert "Tue 17 Nov: 0 / 1 / 0" in out
