@@ -227,11 +227,8 @@ def train_on_corrections(
     config: Config, corpus_dir: Path, past_mail: Sequence[Example] = ()
 ) -> training.TeamTraining:
     """A new team model from the corpus, the stored corrections and any past mail."""
-    store = open_store(config)
-    try:
+    with open_store(config) as store:
         corrections = [(c.message_id, c.text, c.label) for c in store.corrected_texts()]
-    finally:
-        store.close()
     team = model_store.team_dir(config.database)
     return training.train_team_model(
         read_corpus(corpus_dir).examples,
@@ -291,8 +288,7 @@ def weekly_report(config: Config, week: str, now: datetime) -> RenderedReport:
         start, end = reporting.week_bounds(week, s.team.timezone)
     except ValueError:
         raise ConfigError("--week", "an ISO week such as 2026-W47", week) from None
-    store = open_store(config)
-    try:
+    with open_store(config) as store:
         name = mailbox_name(config)
         inbound = [
             reporting.Inbound(
@@ -305,8 +301,6 @@ def weekly_report(config: Config, week: str, now: datetime) -> RenderedReport:
         snapshots = store.snapshots(name, start, end)
         corrections = sum(1 for c in store.corrections() if start <= c.at < end)
         accepted = acceptance_by_template(store.drafts_and_replies(name, start, end))
-    finally:
-        store.close()
     target = s.drafting.reply_within_hours.get("complaint", 24.0)
     hours = business_hours(config)
     report = reporting.build(
@@ -330,8 +324,7 @@ def send_weekly_report(
     report = config.settings.report
     if not report.recipients:
         raise ConfigError("report.recipients", "at least one address to send the report to", [])
-    store = open_store(config)
-    try:
+    with open_store(config) as store:
         name = mailbox_name(config)
         if store.report_sent(name, rendered.week) and not force:
             return f"week {rendered.week} was already sent; --force sends it again"
@@ -341,6 +334,4 @@ def send_weekly_report(
             rendered.message(report.recipients),
         )
         store.record_report_sent(name, rendered.week, now, report.recipients)
-    finally:
-        store.close()
     return f"week {rendered.week} sent to {', '.join(report.recipients)}"

@@ -431,8 +431,7 @@ def read_labeled_folders(specs: list[str], config: Config, redactor: RedactSecre
 
 def cmd_relabel(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     config = load_config_or_defaults(args)
-    store = app.open_store(config)
-    try:
+    with app.open_store(config) as store:
         found = store.find(args.message_id)
         if not found:
             print(f"no message with Message-ID {args.message_id} in {config.database}", file=sys.stderr)
@@ -442,8 +441,6 @@ def cmd_relabel(args: argparse.Namespace, redactor: RedactSecrets) -> int:
         store.record_correction(
             Correction(mailbox, args.message_id, args.label, previous, "relabel", args.who, app.utc_now())
         )
-    finally:
-        store.close()
     print(f"{args.message_id}: {previous or '-'} -> {args.label}; used by the next `triage train`")
     return EXIT_OK
 
@@ -512,15 +509,12 @@ def print_figures(f: dict[str, Any]) -> None:
 def cmd_status(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     config = load_config_or_defaults(args)
     now = args.now or app.utc_now()
-    store = app.open_store(config)
-    try:
+    with app.open_store(config) as store:
         name = app.mailbox_name(config)
         inbound = [
             m for m in store.messages(name) if m.outcome in ("drafted", "needs_review") and m.message_id
         ]
         threads = conversations(conversation_events(store, name))
-    finally:
-        store.close()
     waiting = sorted(since for t in threads if (since := t.waiting_since()) is not None)
     target = config.settings.drafting.reply_within_hours.get("complaint", 24.0)
     week = [t for t in threads if t.events[0].at >= now - timedelta(days=7)]
@@ -574,11 +568,8 @@ def cmd_report(args: argparse.Namespace, redactor: RedactSecrets) -> int:
 def cmd_export(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     config = load_config_or_defaults(args)
     s = config.settings
-    store = app.open_store(config)
-    try:
+    with app.open_store(config) as store:
         threads = conversations(conversation_events(store, app.mailbox_name(config)))
-    finally:
-        store.close()
     since = datetime.combine(args.since, datetime.min.time(), ZoneInfo(s.team.timezone))
     rows = conversation_rows(
         [t for t in threads if t.events[0].at >= since],
@@ -605,11 +596,8 @@ def cmd_export(args: argparse.Namespace, redactor: RedactSecrets) -> int:
 
 def cmd_show(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     config = load_config_or_defaults(args)
-    store = app.open_store(config)
-    try:
+    with app.open_store(config) as store:
         found = store.find(args.message_id)
-    finally:
-        store.close()
     if not found:
         print(f"no message with Message-ID {args.message_id} in {config.database}")
         return EXIT_ERROR

@@ -237,6 +237,12 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def migrate(self) -> list[str]:
         """Apply the migrations not yet applied, in order; return their names."""
         self.db.execute(
