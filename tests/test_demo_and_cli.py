@@ -101,6 +101,7 @@ LAYERS = {
     "evaluation": 2,
     "metrics": 2,
     "reporting": 2,
+    "fires": 2,
     "charts": 2,
     "report_mail": 2,
     "pipeline": 3,
@@ -112,7 +113,17 @@ LAYERS = {
     "__main__": 6,
     "__init__": 0,
 }
-PURE = ("parsing", "screening", "classifier", "drafting", "decisions", "evaluation", "metrics", "reporting")
+PURE = (
+    "parsing",
+    "screening",
+    "classifier",
+    "drafting",
+    "decisions",
+    "evaluation",
+    "metrics",
+    "reporting",
+    "fires",
+)
 IMPURE_MODULES = {"os", "socket", "sqlite3", "subprocess", "imapclient", "smtplib", "pathlib", "time"}
 
 

@@ -227,3 +227,38 @@ def test_prometheus_metrics_are_served_after_a_poll(demo_config: Path) -> None:
     ):
         assert name in body
     assert 'triage_open_conversations{mailbox="maildir:' in body
+
+
+def test_a_burst_of_the_same_problem_is_what_we_learned_with_the_reply_that_solved_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    maildir = tmp_path / "m"
+    for folder in (maildir, maildir / ".Sent"):
+        for sub in ("cur", "new", "tmp"):
+            (folder / sub).mkdir(parents=True)
+    burst = [
+        "The app crashes when I tap Pay at checkout",
+        "app crashed at checkout when paying, twice now",
+        "Checkout crashes the app as soon as I pay",
+    ]
+    for i, text in enumerate(burst):
+        (maildir / "new" / f"{i}.m{i}.host").write_bytes(
+            f"From: C{i} <c{i}@x.example>\nTo: support@northwind.example\nSubject: App problem\n"
+            f"Message-ID: <crash{i}@x.example>\nDate: Wed, 18 Nov 2026 1{i}:00:00 +0000\n\n{text}\n".encode()
+        )
+    (maildir / ".Sent" / "cur" / "9.s.host:2,S").write_bytes(
+        b"From: support@northwind.example\nTo: c0@x.example\nSubject: Re: App problem\n"
+        b"Message-ID: <fix@northwind.example>\nIn-Reply-To: <crash0@x.example>\n"
+        b"Date: Wed, 18 Nov 2026 15:00:00 +0000\n\nUpdate the app to 4.2.1, the checkout crash is fixed there.\n"
+    )
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"mailbox: {{url: 'maildir://{maildir}'}}\nstate: {{database: '{tmp_path / 's.db'}'}}\n"
+        f"classifier: {{model_dir: '{REPO / 'models'}'}}\nteam: {{address: support@northwind.example}}\n"
+    )
+    assert main(["--config", str(config), "run", "--once"]) == 0
+    capsys.readouterr()
+    assert main(["--config", str(config), "report", "--week", "2026-W47", "--now", NOW]) == 0
+    out = capsys.readouterr().out
+    assert "3 messages, Wed 10:00 to Wed 12:00: App problem" in out
+    assert "solved by: Update the app to 4.2.1, the checkout crash is fixed there." in out

@@ -8,7 +8,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from email.message import EmailMessage
 from email.utils import formataddr
@@ -26,6 +26,7 @@ from triage.decisions import Policy
 from triage.drafting import TEMPLATE_SUFFIX, Drafter, DraftSettings, Fix
 from triage.errors import ConfigError
 from triage.evaluation import threshold_for_precision
+from triage.fires import Problem, recurring
 from triage.imap_inbox import ImapInbox, ImapSettings
 from triage.logs import RedactSecrets
 from triage.maildir_inbox import MaildirInbox
@@ -301,10 +302,15 @@ def weekly_report(config: Config, week: str, now: datetime) -> RenderedReport:
         snapshots = store.snapshots(name, start, end)
         corrections = sum(1 for c in store.corrections() if start <= c.at < end)
         accepted = acceptance_by_template(store.drafts_and_replies(name, start, end))
+        problems = [Problem(*row) for row in store.problems_between(name, start, end)]
+        fires = [
+            replace(fire, solution=store.first_reply_to(name, fire.message_ids))
+            for fire in recurring(problems)
+        ]
     target = s.drafting.reply_within_hours.get("complaint", 24.0)
     hours = business_hours(config)
     report = reporting.build(
-        week, s.team.timezone, inbound, threads, snapshots, corrections, hours, target, now, accepted
+        week, s.team.timezone, inbound, threads, snapshots, corrections, hours, target, now, accepted, fires
     )
     return RenderedReport(
         week=week,

@@ -16,6 +16,7 @@ from datetime import time as clock_time
 from zoneinfo import ZoneInfo
 
 from triage.domain import LABELS
+from triage.fires import Fire
 from triage.metrics import ACCEPTANCE, BusinessHours, Conversation, ResponseFigures, first_response_figures
 
 
@@ -44,6 +45,7 @@ class WeekReport:
     escalations: int
     corrections: int
     acceptance: dict[str, dict[str, int]]  # template -> sent as is / lightly edited / ...
+    fires: tuple[Fire, ...] = ()  # recurring problems of the week: what the team learned
 
 
 def week_bounds(week: str, zone: str) -> tuple[datetime, datetime]:
@@ -70,6 +72,7 @@ def build(
     target_hours: float,
     now: datetime,
     acceptance: dict[str, dict[str, int]] | None = None,
+    fires: Sequence[Fire] = (),
 ) -> WeekReport:
     start, end = week_bounds(week, zone)
     tz = ZoneInfo(zone)
@@ -111,6 +114,7 @@ def build(
         escalations=sum(v["escalation"] for v in volume.values()),
         corrections=corrections,
         acceptance=acceptance or {},
+        fires=tuple(fires),
     )
 
 
@@ -156,6 +160,17 @@ def render_text(r: WeekReport, target_hours: float, team: str) -> str:
     lines += [f"  {age:>6.1f} h  {who}: {subject}" for who, subject, age in r.oldest_open] or [
         "  none: all answered"
     ]
+    lines += ["", "Recurring problems this week (what we learned):"]
+    for fire in r.fires:
+        lines.append(
+            f"  {fire.count} messages, {fire.first_seen:%a %H:%M} to {fire.last_seen:%a %H:%M}: "
+            + "; ".join(fire.subjects or ("(no subject)",))
+        )
+        lines.append(
+            f"    solved by: {_snippet(fire.solution)}" if fire.solution else "    no reply has solved it yet"
+        )
+    if not r.fires:
+        lines.append("  none: no problem came up three times or more")
     lines += ["", "Drafts the team sent (as is / lightly edited / rewritten / not used):"]
     lines += [
         f"  {template}: " + " / ".join(str(row[k]) for k in ACCEPTANCE)
@@ -197,6 +212,16 @@ def render_html(r: WeekReport, target_hours: float, team: str, image_sources: Se
         or f'<tr><td {cell} colspan="5">No replies to drafted messages this week.</td></tr>'
     )
     header = "".join(f"<td {cell}><b>{e(k)}</b></td>" for k in ACCEPTANCE)
+    fires = (
+        "".join(
+            f"<tr><td {cell}>{fire.count}</td>"
+            f"<td {cell}>{fire.first_seen:%a %H:%M} to {fire.last_seen:%a %H:%M}</td>"
+            f"<td {cell}>{e('; '.join(fire.subjects) or '(no subject)')}</td>"
+            f"<td {cell}>{e(_snippet(fire.solution)) if fire.solution else 'not solved yet'}</td></tr>"
+            for fire in r.fires
+        )
+        or f'<tr><td {cell} colspan="4">None: no problem came up three times or more.</td></tr>'
+    )
     return f"""<!DOCTYPE html>
 <html><body style="margin:0;padding:0">
 <table width="640" cellpadding="0" cellspacing="0" border="0" style="font-family:Arial,sans-serif">
@@ -209,11 +234,18 @@ def render_html(r: WeekReport, target_hours: float, team: str, image_sources: Se
 Escalations received: {r.escalations}. Model corrections by the team: {r.corrections}.</td></tr>
 <tr><td style="padding:8px 0;font-size:16px"><b>Oldest open conversations</b></td></tr>
 <tr><td><table cellpadding="0" cellspacing="0" border="0">{oldest}</table></td></tr>
+<tr><td style="padding:8px 0;font-size:16px"><b>Recurring problems: what we learned</b></td></tr>
+<tr><td><table cellpadding="0" cellspacing="0" border="0">{fires}</table></td></tr>
 <tr><td style="padding:8px 0;font-size:16px"><b>Which drafts help: what the team sent</b></td></tr>
 <tr><td><table cellpadding="0" cellspacing="0" border="0">
 <tr><td {cell}></td>{header}</tr>{accepted}</table></td></tr>
 </table></body></html>
 """
+
+
+def _snippet(text: str | None, length: int = 160) -> str:
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= length else flat[:length].rsplit(" ", 1)[0] + " ..."
 
 
 def volume_totals(r: WeekReport) -> Counter[str]:

@@ -12,7 +12,7 @@ import os
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from triage.domain import Cursor, MessageRef
@@ -566,6 +566,28 @@ class Store:
                 "INSERT OR IGNORE INTO holding_drafts VALUES (?, ?, ?, ?)",
                 (mailbox, message_id, draft_message_id, at.isoformat()),
             )
+
+    def problems_between(
+        self, mailbox: str, since: datetime, until: datetime
+    ) -> list[tuple[str, str, str, datetime]]:
+        """(Message-ID, subject, text the model read, received) of classified mail in a period."""
+        rows = self.db.execute(
+            "SELECT message_id, subject, model_text, received_at FROM messages WHERE mailbox = ?"
+            " AND model_text IS NOT NULL AND message_id IS NOT NULL AND received_at >= ? AND received_at < ?"
+            " ORDER BY received_at",
+            (mailbox, since.astimezone(UTC).isoformat(), until.astimezone(UTC).isoformat()),
+        )
+        return [(str(r[0]), str(r[1] or ""), str(r[2]), datetime.fromisoformat(r[3])) for r in rows]
+
+    def first_reply_to(self, mailbox: str, message_ids: Sequence[str]) -> str | None:
+        """The body of the earliest team reply to any of these messages (what solved it)."""
+        marks = ",".join("?" * len(message_ids))
+        row = self.db.execute(
+            f"SELECT body FROM replies WHERE mailbox = ? AND in_reply_to IN ({marks}) AND body IS NOT NULL"
+            " ORDER BY sent_at LIMIT 1",
+            (mailbox, *message_ids),
+        ).fetchone()
+        return str(row[0]) if row else None
 
     def messages(self, mailbox: str | None = None) -> list[StoredMessage]:
         sql = (
