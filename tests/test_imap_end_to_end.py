@@ -579,3 +579,35 @@ def test_inbox_zero_days_and_a_one_message_week_in_the_report(
     assert re.search(r"Conversations started\s+1\s+0", out)
     assert re.search(r"First response, median\s+24.0 h", out)
     assert "Tue 17 Nov: 0 / 1 / 0" in out
+
+
+def test_open_cases_are_resolved_by_command_or_by_keyword_in_a_mail_client(
+    dovecot: Dovecot, imap_user: str, mix: tuple[Path, int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    config_path, _ = mix
+    assert main(["--config", str(config_path), "run", "--once"]) == 0
+    store = Store(Path(yaml.safe_load(config_path.read_text())["state"]["database"]))
+    mailbox = store.messages()[0].ref.mailbox
+    cases = store.open_cases(mailbox)
+    assert {label for _, label, *_ in cases} == {"complaint", "escalation"}
+    capsys.readouterr()
+    assert main(["--config", str(config_path), "open"]) == 0
+    assert cases[0][0] in capsys.readouterr().out
+
+    by_command, by_keyword = cases[0][0], cases[1][0]
+    assert main(["--config", str(config_path), "resolve", by_command, "--who", "dana"]) == 0
+    uid = next(m.ref.uid for m in store.messages() if m.message_id == by_keyword)
+    client = dovecot.client(imap_user)
+    client.select_folder("INBOX")
+    client.add_flags([uid], [b"triage_resolved"])
+    client.logout()
+    assert main(["--config", str(config_path), "run", "--once"]) == 0
+    still_open = {mid for mid, *_ in store.open_cases(mailbox)}
+    assert by_command not in still_open and by_keyword not in still_open
+    assert len(still_open) == len(cases) - 2
+    assert main(["--config", str(config_path), "resolve", by_command]) == 1  # already resolved
+    now = datetime.now(UTC)
+    _, resolved = store.escalations_between(mailbox, now - timedelta(days=1), now + timedelta(days=1))
+    assert resolved == sum(1 for mid, label, *_ in cases[:2] if label == "escalation")

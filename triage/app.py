@@ -303,6 +303,7 @@ def weekly_report(config: Config, week: str, now: datetime) -> RenderedReport:
         corrections = sum(1 for c in store.corrections() if start <= c.at < end)
         accepted = acceptance_by_template(store.drafts_and_replies(name, start, end))
         problems = [Problem(*row) for row in store.problems_between(name, start, end)]
+        _, escalations_resolved = store.escalations_between(name, start, end)
         fires = [
             replace(fire, solution=store.first_reply_to(name, fire.message_ids))
             for fire in recurring(problems)
@@ -310,7 +311,18 @@ def weekly_report(config: Config, week: str, now: datetime) -> RenderedReport:
     target = s.drafting.reply_within_hours.get("complaint", 24.0)
     hours = business_hours(config)
     report = reporting.build(
-        week, s.team.timezone, inbound, threads, snapshots, corrections, hours, target, now, accepted, fires
+        week,
+        s.team.timezone,
+        inbound,
+        threads,
+        snapshots,
+        corrections,
+        hours,
+        target,
+        now,
+        accepted,
+        fires,
+        escalations_resolved,
     )
     return RenderedReport(
         week=week,

@@ -154,6 +154,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.set_defaults(handler=cmd_eval)
 
+    resolve = commands.add_parser("resolve", help="mark a complaint or escalation solved")
+    resolve.add_argument("message_id")
+    resolve.add_argument("--who", default=os.environ.get("USER"), help="who confirmed it solved")
+    resolve.set_defaults(handler=cmd_resolve)
+
+    open_cases = commands.add_parser("open", help="complaints and escalations not yet resolved, oldest first")
+    open_cases.add_argument("--now", type=datetime.fromisoformat, help=argparse.SUPPRESS)
+    open_cases.set_defaults(handler=cmd_open)
+
     status = commands.add_parser("status", help="now: open conversations, oldest, response times, today")
     status.add_argument("--now", type=datetime.fromisoformat, help="as of this ISO time instead of now")
     status.set_defaults(handler=cmd_status)
@@ -504,6 +513,32 @@ def print_figures(f: dict[str, Any]) -> None:
         print(f"{row['threshold']:>9.2f} {row['coverage']:>9.1%} {row['accuracy']:>9.1%}")
     if f.get("rejected"):
         print("\nrows not used: " + ", ".join(f"{reason}: {n}" for reason, n in f["rejected"].items()))
+
+
+def cmd_resolve(args: argparse.Namespace, redactor: RedactSecrets) -> int:
+    config = load_config_or_defaults(args)
+    with app.open_store(config) as store:
+        done = store.resolve(app.mailbox_name(config), args.message_id, app.utc_now(), args.who)
+    if not done:
+        print(f"{args.message_id}: not an open triaged message in {config.database}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"{args.message_id}: resolved")
+    return EXIT_OK
+
+
+def cmd_open(args: argparse.Namespace, redactor: RedactSecrets) -> int:
+    config = load_config_or_defaults(args)
+    now = args.now or app.utc_now()
+    with app.open_store(config) as store:
+        cases = store.open_cases(app.mailbox_name(config))
+    if not cases:
+        print("nothing open: every complaint and escalation is resolved")
+        return EXIT_OK
+    print(f"{'AGE':>8}  {'CLASS':<11} {'FROM':<32} SUBJECT")
+    for message_id, label, sender, subject, received in cases:
+        age = (now - datetime.fromisoformat(received)).total_seconds() / 3600 if received else 0.0
+        print(f"{age:>7.1f}h  {label:<11} {sender[:32]:<32} {subject}  {message_id}")
+    return EXIT_OK
 
 
 def cmd_status(args: argparse.Namespace, redactor: RedactSecrets) -> int:

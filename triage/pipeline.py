@@ -119,6 +119,7 @@ def poll(
         sync_sent(inbox, store, engine.max_message_bytes)
     if engine.correction_window is not None and not dry_run:
         note_answered(inbox, store, clock(), engine.correction_window)
+        note_resolved(inbox, store, clock(), engine.correction_window)
         corrections = detect_corrections(inbox, store, clock(), engine.correction_window)
         corrections += detect_folder_corrections(inbox, store, clock(), engine.correction_folders or {})
     for start in range(0, len(todo), batch_size):
@@ -447,6 +448,20 @@ def note_answered(inbox: Inbox, store: Store, now: datetime, window: timedelta) 
     answered = [mid for uid, mid in waiting.items() if "\\Answered" in flags.get(uid, ())]
     store.mark_answered(inbox.name, answered, now)
     return len(answered)
+
+
+def note_resolved(inbox: Inbox, store: Store, now: datetime, window: timedelta) -> int:
+    """A `triage_resolved` keyword set in a mail client marks the problem solved."""
+    labeled = store.labeled_in_folder(inbox.name, inbox.folder, inbox.uidvalidity(), now - window)
+    if not labeled:
+        return 0
+    flags = inbox.keywords(list(labeled))
+    resolved = 0
+    for uid, (message_id, _) in labeled.items():
+        if "triage_resolved" in flags.get(uid, ()) and store.resolve(inbox.name, message_id, now, None):
+            logger.info("resolved in a mail client: %s", message_id)
+            resolved += 1
+    return resolved
 
 
 def detect_corrections(inbox: Inbox, store: Store, now: datetime, window: timedelta) -> int:

@@ -46,6 +46,7 @@ class WeekReport:
     corrections: int
     acceptance: dict[str, dict[str, int]]  # template -> sent as is / lightly edited / ...
     fires: tuple[Fire, ...] = ()  # recurring problems of the week: what the team learned
+    escalations_resolved: int = 0
 
 
 def week_bounds(week: str, zone: str) -> tuple[datetime, datetime]:
@@ -73,6 +74,7 @@ def build(
     now: datetime,
     acceptance: dict[str, dict[str, int]] | None = None,
     fires: Sequence[Fire] = (),
+    escalations_resolved: int = 0,
 ) -> WeekReport:
     start, end = week_bounds(week, zone)
     tz = ZoneInfo(zone)
@@ -115,6 +117,7 @@ def build(
         corrections=corrections,
         acceptance=acceptance or {},
         fires=tuple(fires),
+        escalations_resolved=escalations_resolved,
     )
 
 
@@ -155,7 +158,8 @@ def render_text(r: WeekReport, target_hours: float, team: str) -> str:
         v = r.volume[day]
         lines.append(f"  {day:%a %d %b}: {v['complaint']} / {v['small_fix']} / {v['escalation']}")
     zero = ", ".join(f"{d:%a}" for d in r.inbox_zero_days) or "none"
-    lines += ["", f"Inbox zero reached on: {zero}", f"Escalations received: {r.escalations}"]
+    lines += ["", f"Inbox zero reached on: {zero}"]
+    lines += [f"Escalations received: {r.escalations}, resolved: {r.escalations_resolved}"]
     lines += [f"Model corrections by the team: {r.corrections}", "", "Oldest open conversations:"]
     lines += [f"  {age:>6.1f} h  {who}: {subject}" for who, subject, age in r.oldest_open] or [
         "  none: all answered"
@@ -231,7 +235,8 @@ def render_html(r: WeekReport, target_hours: float, team: str, image_sources: Se
 </table></td></tr>
 {charts}
 <tr><td style="padding:12px 0;font-size:14px">Inbox zero reached on: {e(zero)}.
-Escalations received: {r.escalations}. Model corrections by the team: {r.corrections}.</td></tr>
+Escalations received: {r.escalations}, resolved: {r.escalations_resolved}.
+Model corrections by the team: {r.corrections}.</td></tr>
 <tr><td style="padding:8px 0;font-size:16px"><b>Oldest open conversations</b></td></tr>
 <tr><td><table cellpadding="0" cellspacing="0" border="0">{oldest}</table></td></tr>
 <tr><td style="padding:8px 0;font-size:16px"><b>Recurring problems: what we learned</b></td></tr>

@@ -138,6 +138,10 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         )
         """,
     ),
+    (
+        "0009_resolution",
+        "ALTER TABLE messages ADD COLUMN resolved_at TEXT; ALTER TABLE messages ADD COLUMN resolved_by TEXT",
+    ),
 )
 
 
@@ -588,6 +592,41 @@ class Store:
             (mailbox, *message_ids),
         ).fetchone()
         return str(row[0]) if row else None
+
+    def resolve(self, mailbox: str, message_id: str, at: datetime, who: str | None) -> bool:
+        """Mark a triaged message's problem solved; False when it is unknown or already resolved."""
+        with self.db:
+            done = self.db.execute(
+                "UPDATE messages SET resolved_at = ?, resolved_by = ? WHERE mailbox = ? AND message_id = ?"
+                " AND resolved_at IS NULL AND label IS NOT NULL",
+                (at.isoformat(), who, mailbox, message_id),
+            )
+        return done.rowcount > 0
+
+    def open_cases(self, mailbox: str) -> list[tuple[str, str, str, str, str]]:
+        """(Message-ID, label, sender, subject, received) of complaints and escalations not resolved."""
+        rows = self.db.execute(
+            "SELECT message_id, label, sender, subject, received_at FROM messages WHERE mailbox = ?"
+            " AND label IN ('complaint', 'escalation') AND resolved_at IS NULL AND message_id IS NOT NULL"
+            " AND outcome IN ('drafted', 'needs_review') ORDER BY received_at",
+            (mailbox,),
+        )
+        return [(str(r[0]), str(r[1]), str(r[2] or ""), str(r[3] or ""), str(r[4] or "")) for r in rows]
+
+    def escalations_between(self, mailbox: str, since: datetime, until: datetime) -> tuple[int, int]:
+        """(escalations received, escalations resolved) in a period."""
+        lo, hi = since.astimezone(UTC).isoformat(), until.astimezone(UTC).isoformat()
+        opened = self.db.execute(
+            "SELECT COUNT(*) FROM messages WHERE mailbox = ? AND label = 'escalation'"
+            " AND outcome IN ('drafted', 'needs_review') AND received_at >= ? AND received_at < ?",
+            (mailbox, lo, hi),
+        ).fetchone()[0]
+        resolved = self.db.execute(
+            "SELECT COUNT(*) FROM messages WHERE mailbox = ? AND label = 'escalation'"
+            " AND resolved_at >= ? AND resolved_at < ?",
+            (mailbox, lo, hi),
+        ).fetchone()[0]
+        return int(opened), int(resolved)
 
     def messages(self, mailbox: str | None = None) -> list[StoredMessage]:
         sql = (
