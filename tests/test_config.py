@@ -135,3 +135,33 @@ def test_check_config_reports_a_good_config(tmp_path: Path, capsys: pytest.Captu
     )
     assert main(["--config", str(path), "check-config"]) == 0
     assert "config ok" in capsys.readouterr().out
+
+
+def test_routes_from_config_reach_the_policy(tmp_path: Path) -> None:
+    from triage import app
+
+    loaded = load(
+        tmp_path,
+        """
+mailbox: {url: 'imaps://u@h/INBOX'}
+routing:
+  default_owner: {name: Dana Reyes, role: customer care lead}
+  routes:
+    - name: payments
+      keywords: [chargeback]
+      owner: {name: Priya Shah, address: priya@x.example, role: payments lead}
+      reply_within_hours: 2
+""",
+    )
+    policy = app.build_policy(loaded)
+    assert [r.name for r in policy.routes] == ["payments"] and policy.routes[0].reply_within_hours == 2
+    assert (
+        policy.default_route is not None
+        and policy.default_route.owner.describe() == "Dana Reyes, our customer care lead"
+    )
+
+
+def test_a_route_without_an_owner_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path, "mailbox: {url: 'imaps://u@h/INBOX'}\nrouting: {routes: [{name: x, keywords: [a]}]}\n")
+    assert caught.value.key == "routing.routes.0.owner"

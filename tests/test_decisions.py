@@ -88,3 +88,32 @@ def test_the_escalation_floor_turns_a_likely_escalation_into_one() -> None:
     assert "escalation floor 0.25" in decision.reason
     below = Classification(Label.SMALL_FIX, 0.75, "m", escalation_probability=0.2)
     assert decide(parse(msg("where is it"), NOW), below, policy).label is Label.SMALL_FIX
+
+
+def test_an_escalation_goes_to_the_first_matching_route_and_its_promise() -> None:
+    from triage.routing import Owner, Route
+
+    payments = Route(
+        "payments",
+        Owner("Priya Shah", "priya@x.example", "payments lead"),
+        ("chargeback", "charged twice"),
+        (),
+        reply_within_hours=2,
+    )
+    vip = Route("key accounts", Owner("Sam Lee", role="key account manager"), (), ("bigcorp.example",))
+    policy = Policy(
+        POLICY.team_addresses,
+        POLICY.rules,
+        0.6,
+        True,
+        routes=(payments, vip),
+        default_route=Route("default", Owner("Dana Reyes", role="customer care lead")),
+    )
+    charged = decide(
+        parse(msg("I was charged twice, chargeback next"), NOW), model_says(Label.ESCALATION, 0.9), policy
+    )
+    assert (charged.owner, charged.reply_within_hours) == ("Priya Shah, our payments lead", 2)
+    other = decide(parse(msg("my account was hacked"), NOW), model_says(Label.ESCALATION, 0.9), policy)
+    assert other.owner == "Dana Reyes, our customer care lead" and other.reply_within_hours is None
+    fix = decide(parse(msg("charged twice?"), NOW), model_says(Label.SMALL_FIX, 0.9), policy)
+    assert fix.owner is None

@@ -98,6 +98,7 @@ LAYERS = {
     "classifier": 2,
     "drafting": 2,
     "decisions": 2,
+    "routing": 2,
     "evaluation": 2,
     "metrics": 2,
     "reporting": 2,

@@ -147,3 +147,18 @@ def test_restate_drops_the_greeting_and_keeps_their_words() -> None:
         "The app crashes when I pay. It has done so since Monday."
     )
     assert len(restate("word " * 500)) <= 250
+
+
+def test_an_escalation_draft_names_the_routes_owner_and_promise() -> None:
+    drafter = Drafter(read_templates(TEMPLATES), SETTINGS)
+    decision = Decision(
+        Action.DRAFT,
+        "rule",
+        Classification(Label.ESCALATION, 1.0, "v"),
+        "escalation",
+        owner="Priya Shah, our payments lead",
+        reply_within_hours=2,
+    )
+    body = drafter.render(parse(message("charged twice"), NOW), decision, "k", NOW).body
+    assert "Priya Shah, our payments lead" in body
+    assert "by 11:00 (Europe/London) on Friday 20 November" in body

@@ -34,6 +34,7 @@ from triage.metrics import BusinessHours, acceptance_by_template, conversations
 from triage.pipeline import Engine, conversation_events
 from triage.ports import Inbox
 from triage.report_mail import report_message
+from triage.routing import Owner, Route
 from triage.store import Store
 
 logger = logging.getLogger(__name__)
@@ -165,6 +166,22 @@ def build_policy(config: Config, thresholds: Mapping[str, float] | None = None) 
         threshold=s.classifier.threshold,
         needs_review_draft=s.classifier.needs_review_draft == "acknowledge",
         class_thresholds=dict(thresholds or {}),
+        routes=tuple(
+            Route(
+                r.name,
+                Owner(r.owner.name, r.owner.address, r.owner.role),
+                tuple(r.keywords),
+                tuple(d.lower() for d in r.domains),
+                r.reply_within_hours,
+            )
+            for r in s.routing.routes
+        ),
+        default_route=Route(
+            "default",
+            Owner(s.routing.default_owner.name, s.routing.default_owner.address, s.routing.default_owner.role)
+            if s.routing.default_owner
+            else Owner(s.drafting.escalation_owner),
+        ),
         escalation_floor=s.classifier.escalation_floor,
     )
 

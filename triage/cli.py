@@ -534,10 +534,10 @@ def cmd_open(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     if not cases:
         print("nothing open: every complaint and escalation is resolved")
         return EXIT_OK
-    print(f"{'AGE':>8}  {'CLASS':<11} {'FROM':<32} SUBJECT")
-    for message_id, label, sender, subject, received in cases:
+    print(f"{'AGE':>8}  {'CLASS':<11} {'OWNER':<24} {'FROM':<30} SUBJECT")
+    for message_id, label, sender, subject, received, owner in cases:
         age = (now - datetime.fromisoformat(received)).total_seconds() / 3600 if received else 0.0
-        print(f"{age:>7.1f}h  {label:<11} {sender[:32]:<32} {subject}  {message_id}")
+        print(f"{age:>7.1f}h  {label:<11} {owner[:24]:<24} {sender[:30]:<30} {subject}  {message_id}")
     return EXIT_OK
 
 

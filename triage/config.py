@@ -118,6 +118,25 @@ class DraftingSettings(_Section):
         return value
 
 
+class OwnerSettings(_Section):
+    name: str
+    address: str = ""
+    role: str = ""
+
+
+class RouteSettings(_Section):
+    name: str
+    owner: OwnerSettings
+    keywords: list[str] = []
+    domains: list[str] = []
+    reply_within_hours: Annotated[float, Field(gt=0)] | None = None
+
+
+class RoutingSettings(_Section):
+    default_owner: OwnerSettings | None = None
+    routes: list[RouteSettings] = []
+
+
 class MarkingSettings(_Section):
     keywords: bool = True
     move_to_class_folders: bool = False
@@ -198,6 +217,7 @@ class Settings(_Section):
     marking: MarkingSettings = MarkingSettings()
     state: StateSettings = StateSettings()
     daemon: DaemonSettings = DaemonSettings()
+    routing: RoutingSettings = RoutingSettings()
     metrics: MetricsSettings = MetricsSettings()
     report: ReportSettings = ReportSettings()
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from triage.classifier import Rules, decide_label
 from triage.domain import Action, Classification, Decision, Label, ParsedMessage
+from triage.routing import Route, route
 from triage.screening import machine_reason
 
 
@@ -18,6 +19,8 @@ class Policy:
     needs_review_draft: bool  # a neutral acknowledgement when unsure, or no draft
     class_thresholds: Mapping[str, float] = field(default_factory=dict)  # from precision targets
     escalation_floor: float = 0.0  # 0: off
+    routes: tuple[Route, ...] = ()
+    default_route: Route | None = None
 
     def threshold_for(self, label: str) -> float:
         return max(self.threshold, self.class_thresholds.get(label, 0.0))
@@ -32,8 +35,12 @@ def decide(message: ParsedMessage, predicted: Classification | None, policy: Pol
     if machine is not None or predicted is None:
         return Decision(Action.SKIP, machine or "not classified")
     result = decide_label(message, predicted, policy.rules, policy.escalation_floor)
+    owner, within = None, None
+    if result.label is Label.ESCALATION and policy.default_route is not None:
+        chosen = route(message, policy.routes, policy.default_route)
+        owner, within = chosen.owner.describe(), chosen.reply_within_hours
     if result.by_rule:
-        return Decision(Action.DRAFT, f"rule {result.by_rule}", result, template=result.label.value)
+        return Decision(Action.DRAFT, f"rule {result.by_rule}", result, "escalation", owner, within)
     threshold = policy.threshold_for(result.label.value)
     floored = bool(policy.escalation_floor) and result.label is Label.ESCALATION
     if result.probability < threshold and not floored:
@@ -45,7 +52,7 @@ def decide(message: ParsedMessage, predicted: Classification | None, policy: Pol
     reason = f"model {result.model_version}: {result.label.value} at {result.probability:.2f}"
     if result.reasons:
         reason += f" ({', '.join(result.reasons)})"
-    return Decision(Action.DRAFT, reason, result, template=result.label.value)
+    return Decision(Action.DRAFT, reason, result, result.label.value, owner, within)
 
 
 def is_machine(message: ParsedMessage, policy: Policy) -> bool:

@@ -134,6 +134,8 @@ class Decision:
     reason: str
     classification: Classification | None = None
     template: str | None = None  # template name when a draft is planned
+    owner: str | None = None  # for escalations: who owns it, as the draft names them
+    reply_within_hours: float | None = None  # the owner's promise, overriding the class default
 
     @property
     def label(self) -> Label | None:

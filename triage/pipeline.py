@@ -238,7 +238,17 @@ def _plan(
         ref=ref,
         outcome=outcome,
         reason=decision.reason,
-        record=_record(ref, message, key, outcome, decision.reason, classification, decision.template, draft),
+        record=_record(
+            ref,
+            message,
+            key,
+            outcome,
+            decision.reason,
+            classification,
+            decision.template,
+            draft,
+            decision.owner,
+        ),
         draft=draft,
         keywords=keywords if engine.keywords else (),
         move_to=move_to,
@@ -255,6 +265,7 @@ def _record(
     classification: Classification | None = None,
     template: str | None = None,
     draft: Draft | None = None,
+    owner: str | None = None,
 ) -> PlannedRecord:
     return PlannedRecord(
         ref=ref,
@@ -274,6 +285,7 @@ def _record(
         draft_message_id=draft.message_id if draft else None,
         model_text=model_text(message.subject, message.new_text) if classification and message else None,
         draft_body=draft.body if draft else None,
+        owner=owner,
     )
 
 

@@ -142,6 +142,7 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         "0009_resolution",
         "ALTER TABLE messages ADD COLUMN resolved_at TEXT; ALTER TABLE messages ADD COLUMN resolved_by TEXT",
     ),
+    ("0010_owner", "ALTER TABLE messages ADD COLUMN owner TEXT"),
 )
 
 
@@ -166,6 +167,7 @@ class PlannedRecord:
     draft_message_id: str | None
     model_text: str | None = None
     draft_body: str | None = None
+    owner: str | None = None
 
 
 @dataclass(frozen=True)
@@ -344,6 +346,7 @@ class Store:
                 r.draft_message_id,
                 r.model_text,
                 r.draft_body,
+                r.owner,
                 now.isoformat(),
                 r.ref.mailbox,
                 r.ref.folder,
@@ -357,7 +360,7 @@ class Store:
                 "UPDATE messages SET message_key = ?, message_id = ?, thread_id = ?, sender = ?,"
                 " subject = ?, received_at = ?, label = ?, confidence = ?, model_version = ?,"
                 " rule = ?, outcome = ?, reason = ?, template = ?, draft_message_id = ?,"
-                " model_text = ?, draft_body = ?, decided_at = ?, status = 'planned'"
+                " model_text = ?, draft_body = ?, owner = ?, decided_at = ?, status = 'planned'"
                 " WHERE mailbox = ? AND folder = ? AND uidvalidity = ? AND uid = ?",
                 rows,
             )
@@ -603,15 +606,18 @@ class Store:
             )
         return done.rowcount > 0
 
-    def open_cases(self, mailbox: str) -> list[tuple[str, str, str, str, str]]:
-        """(Message-ID, label, sender, subject, received) of complaints and escalations not resolved."""
+    def open_cases(self, mailbox: str) -> list[tuple[str, str, str, str, str, str]]:
+        """(Message-ID, label, sender, subject, received, owner) of unresolved complaints and escalations."""
         rows = self.db.execute(
-            "SELECT message_id, label, sender, subject, received_at FROM messages WHERE mailbox = ?"
+            "SELECT message_id, label, sender, subject, received_at, owner FROM messages WHERE mailbox = ?"
             " AND label IN ('complaint', 'escalation') AND resolved_at IS NULL AND message_id IS NOT NULL"
             " AND outcome IN ('drafted', 'needs_review') ORDER BY received_at",
             (mailbox,),
         )
-        return [(str(r[0]), str(r[1]), str(r[2] or ""), str(r[3] or ""), str(r[4] or "")) for r in rows]
+        return [
+            (str(r[0]), str(r[1]), str(r[2] or ""), str(r[3] or ""), str(r[4] or ""), str(r[5] or "the team"))
+            for r in rows
+        ]
 
     def escalations_between(self, mailbox: str, since: datetime, until: datetime) -> tuple[int, int]:
         """(escalations received, escalations resolved) in a period."""
