@@ -91,7 +91,8 @@ def test_the_escalation_floor_turns_a_likely_escalation_into_one() -> None:
 
 
 def test_an_escalation_goes_to_the_first_matching_route_and_its_promise() -> None:
-    from triage.routing import Owner, Route
+    from triage.domain import Owner
+    from triage.routing import Route
 
     payments = Route(
         "payments",
@@ -112,8 +113,12 @@ def test_an_escalation_goes_to_the_first_matching_route_and_its_promise() -> Non
     charged = decide(
         parse(msg("I was charged twice, chargeback next"), NOW), model_says(Label.ESCALATION, 0.9), policy
     )
-    assert (charged.owner, charged.reply_within_hours) == ("Priya Shah, our payments lead", 2)
+    assert charged.owner is not None and charged.reply_within_hours == 2
+    assert (charged.owner.describe(), charged.owner.address) == ("Priya Shah, our payments lead", "priya@x.example")
     other = decide(parse(msg("my account was hacked"), NOW), model_says(Label.ESCALATION, 0.9), policy)
-    assert other.owner == "Dana Reyes, our customer care lead" and other.reply_within_hours is None
+    assert other.owner is not None and other.reply_within_hours is None
+    assert other.owner.describe() == "Dana Reyes, our customer care lead"
     fix = decide(parse(msg("charged twice?"), NOW), model_says(Label.SMALL_FIX, 0.9), policy)
     assert fix.owner is None
+    complaint = decide(parse(msg("charged twice, awful"), NOW), model_says(Label.COMPLAINT, 0.9), policy)
+    assert complaint.owner == payments.owner and complaint.reply_within_hours is None, "complaints are owned too"

@@ -99,6 +99,7 @@ LAYERS = {
     "drafting": 2,
     "decisions": 2,
     "routing": 2,
+    "briefs": 2,
     "evaluation": 2,
     "metrics": 2,
     "reporting": 2,
@@ -124,8 +125,14 @@ PURE = (
     "metrics",
     "reporting",
     "fires",
+    "routing",
+    "briefs",
 )
 IMPURE_MODULES = {"os", "socket", "sqlite3", "subprocess", "imapclient", "smtplib", "pathlib", "time"}
+
+
+def test_every_module_has_a_layer() -> None:
+    assert {path.stem for path in (REPO / "triage").glob("*.py")} == set(LAYERS)
 
 
 @pytest.mark.parametrize("module", sorted(LAYERS))

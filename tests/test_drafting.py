@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from triage.app import read_fixes, read_templates
-from triage.domain import Action, Classification, Decision, Label
+from triage.domain import Action, Classification, Decision, Label, Owner
 from triage.drafting import FORBIDDEN_PHRASES, TEMPLATE_NAMES, Drafter, DraftSettings, restate
 from triage.parsing import parse
 
@@ -156,7 +156,7 @@ def test_an_escalation_draft_names_the_routes_owner_and_promise() -> None:
         "rule",
         Classification(Label.ESCALATION, 1.0, "v"),
         "escalation",
-        owner="Priya Shah, our payments lead",
+        owner=Owner("Priya Shah", "priya@x.example", "payments lead"),
         reply_within_hours=2,
     )
     body = drafter.render(parse(message("charged twice"), NOW), decision, "k", NOW).body

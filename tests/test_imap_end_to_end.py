@@ -64,7 +64,9 @@ def mix(
     return write_config(tmp_path, dovecot, imap_user), count
 
 
-def drafts(dovecot: Dovecot, user: str) -> list[email.message.EmailMessage]:
+def drafts(dovecot: Dovecot, user: str, kind: str = "draft") -> list[email.message.EmailMessage]:
+    """Drafts of one kind, by their X-Triage header: replies to customers ("draft"), "brief" or
+    "reminder" (notices to owners), or "" for everything in the folder."""
     client = dovecot.client(user)
     client.select_folder("Drafts", readonly=True)
     uids = client.search(["ALL"])
@@ -74,7 +76,8 @@ def drafts(dovecot: Dovecot, user: str) -> list[email.message.EmailMessage]:
     for data in found.values():
         message = email.message_from_bytes(data[b"BODY[]"], policy=email.policy.default)
         assert b"\\Draft" in data[b"FLAGS"]
-        result.append(message)
+        if str(message.get("X-Triage", "")).startswith(kind):
+            result.append(message)
     return result
 
 
@@ -591,12 +594,12 @@ def test_open_cases_are_resolved_by_command_or_by_keyword_in_a_mail_client(
     store = Store(Path(yaml.safe_load(config_path.read_text())["state"]["database"]))
     mailbox = store.messages()[0].ref.mailbox
     cases = store.open_cases(mailbox)
-    assert {label for _, label, *_ in cases} == {"complaint", "escalation"}
+    assert {case.label for case in cases} == {"complaint", "escalation"}
     capsys.readouterr()
     assert main(["--config", str(config_path), "open"]) == 0
-    assert cases[0][0] in capsys.readouterr().out
+    assert cases[0].message_id in capsys.readouterr().out
 
-    by_command, by_keyword = cases[0][0], cases[1][0]
+    by_command, by_keyword = cases[0].message_id, cases[1].message_id
     assert main(["--config", str(config_path), "resolve", by_command, "--who", "dana"]) == 0
     uid = next(m.ref.uid for m in store.messages() if m.message_id == by_keyword)
     client = dovecot.client(imap_user)
@@ -604,10 +607,10 @@ def test_open_cases_are_resolved_by_command_or_by_keyword_in_a_mail_client(
     client.add_flags([uid], [b"triage_resolved"])
     client.logout()
     assert main(["--config", str(config_path), "run", "--once"]) == 0
-    still_open = {mid for mid, *_ in store.open_cases(mailbox)}
+    still_open = {case.message_id for case in store.open_cases(mailbox)}
     assert by_command not in still_open and by_keyword not in still_open
     assert len(still_open) == len(cases) - 2
     assert main(["--config", str(config_path), "resolve", by_command]) == 1  # already resolved
     now = datetime.now(UTC)
     _, resolved = store.escalations_between(mailbox, now - timedelta(days=1), now + timedelta(days=1))
-    assert resolved == sum(1 for mid, label, *_ in cases[:2] if label == "escalation")
+    assert resolved == sum(1 for case in cases[:2] if case.label == "escalation")

@@ -19,10 +19,12 @@ import yaml
 
 from triage import charts, model_store, reporting, smtp_outbox, training
 from triage import config as config_module
+from triage.briefs import FollowUpPolicy
 from triage.classifier import Rules
 from triage.config import Config
 from triage.datasets import Example, read_corpus
 from triage.decisions import Policy
+from triage.domain import Owner
 from triage.drafting import TEMPLATE_SUFFIX, Drafter, DraftSettings, Fix
 from triage.errors import ConfigError
 from triage.evaluation import threshold_for_precision
@@ -31,10 +33,10 @@ from triage.imap_inbox import ImapInbox, ImapSettings
 from triage.logs import RedactSecrets
 from triage.maildir_inbox import MaildirInbox
 from triage.metrics import BusinessHours, acceptance_by_template, conversations
-from triage.pipeline import Engine, conversation_events
+from triage.pipeline import Engine, FollowUp, conversation_events, open_cases
 from triage.ports import Inbox
 from triage.report_mail import report_message
-from triage.routing import Owner, Route
+from triage.routing import Route
 from triage.store import Store
 
 logger = logging.getLogger(__name__)
@@ -215,6 +217,34 @@ def team_notifier(config: Config, environ: Mapping[str, str]) -> Callable[[str, 
     return notify
 
 
+def follow_up(config: Config, environ: Mapping[str, str]) -> FollowUp | None:
+    """Briefs and reminders as routing.deliver says: saved to Drafts, emailed, or off."""
+    s = config.settings
+    routing = s.routing
+    if routing.deliver == "off":
+        return None
+    send_email = None
+    if routing.deliver == "email":
+        smtp = config_module.smtp_settings(s.report)  # a missing report.smtp_url is a config error here
+        password = config_module.read_smtp_password(s.report, environ)
+
+        def send_email(message: EmailMessage) -> None:
+            smtp_outbox.send(smtp, password, message)
+
+    lead = routing.team_lead
+    return FollowUp(
+        policy=FollowUpPolicy(
+            remind_every_hours=dict(routing.remind_every_hours),
+            waiting_on_customer_hours=routing.waiting_on_customer_hours,
+            team_lead=Owner(lead.name, lead.address, lead.role) if lead else None,
+            lead_after_reminders=routing.lead_after_reminders,
+        ),
+        team=Owner(s.team.name, s.team.address),
+        zone=s.team.timezone,
+        send_email=send_email,
+    )
+
+
 def build_engine(config: Config, executor: Executor | None = None) -> Engine:
     s = config.settings
     team = model_store.team_dir(config.database)
@@ -235,6 +265,7 @@ def build_engine(config: Config, executor: Executor | None = None) -> Engine:
         if s.metrics.holding_drafts
         else None,
         notify_team=team_notifier(config, config_module.environ()),
+        follow_up=follow_up(config, config_module.environ()),
         correction_window=(
             timedelta(days=s.classifier.correction_window_days) if s.classifier.learn_from_keywords else None
         ),
@@ -321,6 +352,18 @@ def weekly_report(config: Config, week: str, now: datetime) -> RenderedReport:
         accepted = acceptance_by_template(store.drafts_and_replies(name, start, end))
         problems = [Problem(*row) for row in store.problems_between(name, start, end)]
         _, escalations_resolved = store.escalations_between(name, start, end)
+        open_items = [
+            reporting.OpenItem(
+                c.label,
+                c.customer,
+                c.subject,
+                c.owner.name,
+                c.state,
+                round((now - c.received_at).total_seconds() / 3600, 1),
+                c.reminders_sent,
+            )
+            for c in open_cases(store, name)
+        ]
         fires = [
             replace(fire, solution=store.first_reply_to(name, fire.message_ids))
             for fire in recurring(problems)
@@ -340,6 +383,7 @@ def weekly_report(config: Config, week: str, now: datetime) -> RenderedReport:
         accepted,
         fires,
         escalations_resolved,
+        open_items,
     )
     return RenderedReport(
         week=week,

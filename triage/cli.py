@@ -39,7 +39,7 @@ from triage.errors import (
 from triage.logs import RedactSecrets, configure
 from triage.metrics import conversation_rows, conversations, first_response_figures, sla_state
 from triage.parsing import parse
-from triage.pipeline import Engine, PollResult, conversation_events, poll
+from triage.pipeline import Engine, PollResult, conversation_events, open_cases, poll
 from triage.store import Correction
 
 logger = logging.getLogger("triage")
@@ -530,14 +530,17 @@ def cmd_open(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     config = load_config_or_defaults(args)
     now = args.now or app.utc_now()
     with app.open_store(config) as store:
-        cases = store.open_cases(app.mailbox_name(config))
+        cases = open_cases(store, app.mailbox_name(config))
     if not cases:
         print("nothing open: every complaint and escalation is resolved")
         return EXIT_OK
-    print(f"{'AGE':>8}  {'CLASS':<11} {'OWNER':<24} {'FROM':<30} SUBJECT")
-    for message_id, label, sender, subject, received, owner in cases:
-        age = (now - datetime.fromisoformat(received)).total_seconds() / 3600 if received else 0.0
-        print(f"{age:>7.1f}h  {label:<11} {owner[:24]:<24} {sender[:30]:<30} {subject}  {message_id}")
+    print(f"{'AGE':>8}  {'CLASS':<11} {'STATE':<20} {'OWNER':<20} {'REMINDED':>8}  {'FROM':<28} SUBJECT")
+    for case in cases:
+        age = (now - case.received_at).total_seconds() / 3600
+        print(
+            f"{age:>7.1f}h  {case.label:<11} {case.state:<20} {case.owner.name[:20]:<20}"
+            f" {case.reminders_sent:>8}  {case.customer[:28]:<28} {case.subject}  {case.message_id}"
+        )
     return EXIT_OK
 
 

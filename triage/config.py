@@ -135,6 +135,19 @@ class RouteSettings(_Section):
 class RoutingSettings(_Section):
     default_owner: OwnerSettings | None = None
     routes: list[RouteSettings] = []
+    deliver: Literal["draft", "email", "off"] = "draft"
+    remind_every_hours: dict[str, Annotated[float, Field(ge=0)]] = {"escalation": 4.0, "complaint": 24.0}
+    waiting_on_customer_hours: Annotated[float, Field(ge=0)] = 72.0
+    team_lead: OwnerSettings | None = None
+    lead_after_reminders: Annotated[int, Field(ge=0)] = 2
+
+    @field_validator("remind_every_hours")
+    @classmethod
+    def _complaints_and_escalations(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = set(value) - {"complaint", "escalation"}
+        if unknown:
+            raise ValueError(f"keys among ['complaint', 'escalation'], not {sorted(unknown)}")
+        return value
 
 
 class MarkingSettings(_Section):

@@ -36,9 +36,10 @@ def decide(message: ParsedMessage, predicted: Classification | None, policy: Pol
         return Decision(Action.SKIP, machine or "not classified")
     result = decide_label(message, predicted, policy.rules, policy.escalation_floor)
     owner, within = None, None
-    if result.label is Label.ESCALATION and policy.default_route is not None:
+    if result.label in (Label.ESCALATION, Label.COMPLAINT) and policy.default_route is not None:
         chosen = route(message, policy.routes, policy.default_route)
-        owner, within = chosen.owner.describe(), chosen.reply_within_hours
+        owner = chosen.owner
+        within = chosen.reply_within_hours if result.label is Label.ESCALATION else None
     if result.by_rule:
         return Decision(Action.DRAFT, f"rule {result.by_rule}", result, "escalation", owner, within)
     threshold = policy.threshold_for(result.label.value)

@@ -109,6 +109,19 @@ class ParsedMessage:
 
 
 @dataclass(frozen=True)
+class Owner:
+    """Who owns a problem until it is solved: named in the customer's draft, sent the brief."""
+
+    name: str
+    address: str = ""
+    role: str = ""
+
+    def describe(self) -> str:
+        """How the customer's draft names them: "Priya Shah, our payments lead"."""
+        return f"{self.name}, our {self.role}" if self.role else self.name
+
+
+@dataclass(frozen=True)
 class Classification:
     """What the model (or a rule) said about a message."""
 
@@ -134,8 +147,8 @@ class Decision:
     reason: str
     classification: Classification | None = None
     template: str | None = None  # template name when a draft is planned
-    owner: str | None = None  # for escalations: who owns it, as the draft names them
-    reply_within_hours: float | None = None  # the owner's promise, overriding the class default
+    owner: Owner | None = None  # for complaints and escalations: who owns it until it is solved
+    reply_within_hours: float | None = None  # the route's promise for an escalation, else the class's
 
     @property
     def label(self) -> Label | None:

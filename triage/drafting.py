@@ -87,9 +87,15 @@ class Drafter:
             message, body, self.settings, draft_message_id(key, self.settings.team_address), now
         )
 
+    def reply_within(self, decision: Decision) -> float:
+        """Hours until the customer hears back: the route's promise, else the class's."""
+        return decision.reply_within_hours or self.settings.reply_within_hours.get(
+            decision.template or "", 24.0
+        )
+
     def context(self, message: ParsedMessage, decision: Decision, now: datetime) -> dict[str, object]:
         s = self.settings
-        hours = decision.reply_within_hours or s.reply_within_hours.get(decision.template or "", 24.0)
+        hours = self.reply_within(decision)
         reply_by = (now + timedelta(hours=hours)).astimezone(ZoneInfo(s.timezone))
         return {
             "first_name": message.sender.first_name,
@@ -98,7 +104,7 @@ class Drafter:
             "fix_steps": list(find_fix(message, s.fixes)),
             "reply_by": f"{reply_by:%H:%M} ({s.timezone}) on {reply_by:%A %-d %B}",
             "reply_within_hours": int(hours) if float(hours).is_integer() else hours,
-            "owner": decision.owner or s.escalation_owner,
+            "owner": decision.owner.describe() if decision.owner else s.escalation_owner,
             "team_name": s.team_name,
             "signature": s.signature.strip() or s.team_name,
             "label": decision.label.value if decision.label else "needs_review",

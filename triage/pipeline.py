@@ -16,10 +16,23 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import formataddr
 
 from imapclient.exceptions import IMAPClientError
 
 from triage import parsing
+from triage.briefs import (
+    Case,
+    Facts,
+    FollowUpPolicy,
+    Notice,
+    TimelineEntry,
+    compose_brief,
+    due_reminder,
+    gather_facts,
+)
 from triage.classifier import Classifier, model_text
 from triage.decisions import Policy, decide, is_machine
 from triage.domain import (
@@ -29,15 +42,17 @@ from triage.domain import (
     Cursor,
     Decision,
     Draft,
+    Label,
     MessageRef,
     Outcome,
+    Owner,
     ParsedMessage,
     PollSummary,
     RawMessage,
 )
 from triage.drafting import Drafter
 from triage.errors import MailboxError, MalformedMessage
-from triage.metrics import MailEvent, conversations, sla_state
+from triage.metrics import Conversation, MailEvent, conversations, sla_state
 from triage.ports import Inbox
 from triage.store import Correction, PlannedRecord, Reply, Store
 
@@ -64,6 +79,17 @@ class Engine:
     # (target hours per class, at-risk share): holding drafts for conversations at risk
     sla: tuple[dict[str, float], float] | None = None
     notify_team: Callable[[str, str], None] | None = None  # (subject, text) to the team, e.g. by SMTP
+    follow_up: FollowUp | None = None  # escalation briefs and reminders; None: off
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """How owners hear about their problems: briefs for escalations, reminders until solved."""
+
+    policy: FollowUpPolicy
+    team: Owner  # the sender, and the recipient when an owner has no address
+    zone: str
+    send_email: Callable[[EmailMessage], None] | None  # None: notices are saved to Drafts for review
 
 
 @dataclass(frozen=True)
@@ -150,6 +176,8 @@ def poll(
         store.record_done([], clock(), (inbox.name, inbox.folder, Cursor(uidvalidity, last)))
     if engine.sla is not None and not dry_run:
         draft_holding_replies(inbox, store, engine, clock())
+    if engine.follow_up is not None and not dry_run:
+        follow_up(inbox, store, engine.follow_up, clock())
     open_count, oldest = record_snapshot(store, inbox.name, clock()) if not dry_run else (0, None)
     return PollResult(summary, tuple(plans), pending, corrections, open_count, oldest)
 
@@ -221,6 +249,14 @@ def _plan(
 ) -> MessagePlan:
     decision = decide(message, predicted, engine.policy)
     draft = engine.drafter.render(message, decision, key, now) if decision.template else None
+    facts = None
+    if (
+        engine.follow_up is not None
+        and decision.action is Action.DRAFT
+        and decision.label is Label.ESCALATION
+    ):
+        reply_by = now + timedelta(hours=engine.drafter.reply_within(decision))
+        facts = gather_facts(message, decision, reply_by).to_json()
     label = decision.label.value if decision.label else None
     keywords: tuple[str, ...] = ()
     if decision.action is Action.SKIP:
@@ -248,6 +284,7 @@ def _plan(
             decision.template,
             draft,
             decision.owner,
+            facts,
         ),
         draft=draft,
         keywords=keywords if engine.keywords else (),
@@ -265,7 +302,8 @@ def _record(
     classification: Classification | None = None,
     template: str | None = None,
     draft: Draft | None = None,
-    owner: str | None = None,
+    owner: Owner | None = None,
+    facts: str | None = None,
 ) -> PlannedRecord:
     return PlannedRecord(
         ref=ref,
@@ -285,7 +323,9 @@ def _record(
         draft_message_id=draft.message_id if draft else None,
         model_text=model_text(message.subject, message.new_text) if classification and message else None,
         draft_body=draft.body if draft else None,
-        owner=owner,
+        owner=owner.name if owner else None,
+        owner_address=owner.address if owner else None,
+        facts=facts,
     )
 
 
@@ -416,6 +456,103 @@ def draft_holding_replies(inbox: Inbox, store: Store, engine: Engine, now: datet
         )
         drafted += 1
     return drafted
+
+
+def follow_up(inbox: Inbox, store: Store, how: FollowUp, now: datetime) -> tuple[int, int]:
+    """Brief the owner of every new escalation; remind owners, then the lead, until it is solved.
+
+    A notice that cannot be delivered (SMTP down) is retried on the next poll: it is
+    recorded only once delivered. Returns (briefs, reminders) delivered.
+    """
+    threads = {
+        e.message_id: t for t in conversations(conversation_events(store, inbox.name)) for e in t.events
+    }
+    briefs = reminders = 0
+    for pending in store.pending_briefs(inbox.name):
+        facts = Facts.from_json(pending.facts)
+        owner = Owner(pending.owner or how.team.name, pending.owner_address)
+        timeline = _timeline(threads.get(pending.message_id), facts, owner)
+        notice = compose_brief(facts, owner, how.team, timeline, pending.draft_body, how.zone)
+        if _deliver(inbox, how, notice, now):
+            store.record_notice(inbox.name, notice.case, "brief", 0, notice.to, now)
+            logger.info("escalation brief for %s delivered to %s", notice.case, notice.to)
+            briefs += 1
+    for case in open_cases(store, inbox.name, threads):
+        reminder = due_reminder(case, now, how.policy, how.team)
+        if reminder is not None and _deliver(inbox, how, reminder, now):
+            store.record_notice(inbox.name, reminder.case, "reminder", reminder.number, reminder.to, now)
+            logger.warning("reminder %d for %s sent to %s", reminder.number, reminder.case, reminder.to)
+            reminders += 1
+    return briefs, reminders
+
+
+def open_cases(store: Store, mailbox: str, threads: dict[str, Conversation] | None = None) -> list[Case]:
+    """Unresolved complaints and escalations with owner and state, oldest first."""
+    if threads is None:
+        threads = {
+            e.message_id: t for t in conversations(conversation_events(store, mailbox)) for e in t.events
+        }
+    cases = []
+    for stored in store.open_cases(mailbox):
+        thread = threads.get(stored.message_id)
+        state = case_state(thread)
+        if thread is None:
+            since = stored.received_at
+        elif state == "open":
+            since = thread.waiting_since() or stored.received_at
+        else:
+            since = max(e.at for e in thread.events if e.from_team)
+        cases.append(
+            Case(
+                message_id=stored.message_id,
+                label=stored.label,
+                subject=stored.subject,
+                customer=stored.sender,
+                owner=Owner(stored.owner, stored.owner_address),
+                received_at=stored.received_at,
+                handled_at=stored.handled_at,
+                state=state,
+                state_since=since,
+                reminders_sent=stored.reminders_sent,
+                last_reminder_at=stored.last_reminder_at,
+            )
+        )
+    return cases
+
+
+def case_state(thread: Conversation | None) -> str:
+    """open while the customer waits for the team; waiting_on_customer once the team answered last."""
+    if thread is None or thread.waiting_since() is not None:
+        return "open"
+    return "waiting_on_customer" if any(e.from_team for e in thread.events) else "open"
+
+
+def _timeline(thread: Conversation | None, facts: Facts, owner: Owner) -> list[TimelineEntry]:
+    customer = formataddr((facts.customer_name, facts.customer_address))
+    entries = [
+        TimelineEntry(e.at, "the team replied" if e.from_team else f"{customer} wrote: {e.subject}")
+        for e in (thread.events if thread else ())
+    ]
+    if not entries:
+        entries.append(TimelineEntry(facts.received_at, f"{customer} wrote: {facts.subject}"))
+    entries.append(
+        TimelineEntry(entries[-1].at, f"triage drafted the reply for review and passed it to {owner.name}")
+    )
+    return entries
+
+
+def _deliver(inbox: Inbox, how: FollowUp, notice: Notice, now: datetime) -> bool:
+    """Send the notice, or save it to Drafts; False (logged) when that failed."""
+    message = notice.email(how.team, now)
+    try:
+        if how.send_email is not None:
+            how.send_email(message)
+        elif not inbox.drafts_present([str(message["Message-ID"])]):
+            inbox.save_drafts([message.as_bytes(policy=SMTP)])
+    except Exception as exc:  # SMTP down or refused: retried on the next poll
+        logger.error("could not deliver the %s about %s to %s: %s", notice.kind, notice.case, notice.to, exc)
+        return False
+    return True
 
 
 def sync_sent(inbox: Inbox, store: Store, max_bytes: int) -> int:

@@ -32,6 +32,19 @@ class Inbound:
 
 
 @dataclass(frozen=True)
+class OpenItem:
+    """A complaint or escalation not yet resolved when the report was made."""
+
+    label: str
+    customer: str
+    subject: str
+    owner: str
+    state: str  # open | waiting_on_customer
+    age_hours: float
+    reminders: int
+
+
+@dataclass(frozen=True)
 class WeekReport:
     week: str  # ISO week, e.g. 2026-W47
     start: datetime
@@ -47,6 +60,7 @@ class WeekReport:
     acceptance: dict[str, dict[str, int]]  # template -> sent as is / lightly edited / ...
     fires: tuple[Fire, ...] = ()  # recurring problems of the week: what the team learned
     escalations_resolved: int = 0
+    open_items: tuple[OpenItem, ...] = ()  # as of when the report was made, oldest first
 
 
 def week_bounds(week: str, zone: str) -> tuple[datetime, datetime]:
@@ -75,6 +89,7 @@ def build(
     acceptance: dict[str, dict[str, int]] | None = None,
     fires: Sequence[Fire] = (),
     escalations_resolved: int = 0,
+    open_items: Sequence[OpenItem] = (),
 ) -> WeekReport:
     start, end = week_bounds(week, zone)
     tz = ZoneInfo(zone)
@@ -118,6 +133,7 @@ def build(
         acceptance=acceptance or {},
         fires=tuple(fires),
         escalations_resolved=escalations_resolved,
+        open_items=tuple(open_items),
     )
 
 
@@ -164,6 +180,12 @@ def render_text(r: WeekReport, target_hours: float, team: str) -> str:
     lines += [f"  {age:>6.1f} h  {who}: {subject}" for who, subject, age in r.oldest_open] or [
         "  none: all answered"
     ]
+    lines += ["", "Complaints and escalations not yet resolved (owner, state, reminders sent):"]
+    lines += [
+        f"  {i.age_hours:>6.1f} h  {i.label}: {i.subject} ({i.customer}); {i.owner}, {_state(i.state)},"
+        f" {i.reminders} reminders"
+        for i in r.open_items
+    ] or ["  none: every complaint and escalation is resolved"]
     lines += ["", "Recurring problems this week (what we learned):"]
     for fire in r.fires:
         lines.append(
@@ -200,6 +222,15 @@ def render_html(r: WeekReport, target_hours: float, team: str, image_sources: Se
             for who, subject, age in r.oldest_open
         )
         or f'<tr><td {cell} colspan="3">None: every conversation has an answer.</td></tr>'
+    )
+    open_items = (
+        "".join(
+            f"<tr><td {cell}>{i.age_hours:.1f} h</td><td {cell}>{e(i.label)}</td><td {cell}>{e(i.subject)}"
+            f" ({e(i.customer)})</td><td {cell}>{e(i.owner)}</td><td {cell}>{e(_state(i.state))}</td>"
+            f'<td {cell} align="right">{i.reminders}</td></tr>'
+            for i in r.open_items
+        )
+        or f'<tr><td {cell} colspan="6">None: every complaint and escalation is resolved.</td></tr>'
     )
     charts = "".join(
         f'<tr><td><img src="{e(src)}" width="600" alt="chart" style="display:block"></td></tr>'
@@ -239,6 +270,8 @@ Escalations received: {r.escalations}, resolved: {r.escalations_resolved}.
 Model corrections by the team: {r.corrections}.</td></tr>
 <tr><td style="padding:8px 0;font-size:16px"><b>Oldest open conversations</b></td></tr>
 <tr><td><table cellpadding="0" cellspacing="0" border="0">{oldest}</table></td></tr>
+<tr><td style="padding:8px 0;font-size:16px"><b>Not yet resolved: owner and state</b></td></tr>
+<tr><td><table cellpadding="0" cellspacing="0" border="0">{open_items}</table></td></tr>
 <tr><td style="padding:8px 0;font-size:16px"><b>Recurring problems: what we learned</b></td></tr>
 <tr><td><table cellpadding="0" cellspacing="0" border="0">{fires}</table></td></tr>
 <tr><td style="padding:8px 0;font-size:16px"><b>Which drafts help: what the team sent</b></td></tr>
@@ -246,6 +279,10 @@ Model corrections by the team: {r.corrections}.</td></tr>
 <tr><td {cell}></td>{header}</tr>{accepted}</table></td></tr>
 </table></body></html>
 """
+
+
+def _state(state: str) -> str:
+    return "waiting on the customer" if state == "waiting_on_customer" else "waiting on us"
 
 
 def _snippet(text: str | None, length: int = 160) -> str:

@@ -1,4 +1,4 @@
-"""Who owns an escalation: the first route whose topic or sender domain matches. Pure."""
+"""Who owns a complaint or an escalation: the first route whose topic or sender domain matches. Pure."""
 
 from __future__ import annotations
 
@@ -6,18 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from triage.domain import ParsedMessage
-
-
-@dataclass(frozen=True)
-class Owner:
-    name: str
-    address: str = ""
-    role: str = ""
-
-    def describe(self) -> str:
-        """How the customer's draft names them: "Priya Shah, our payments lead"."""
-        return f"{self.name}, our {self.role}" if self.role else self.name
+from triage.domain import Owner, ParsedMessage
 
 
 @dataclass(frozen=True)

@@ -143,6 +143,22 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         "ALTER TABLE messages ADD COLUMN resolved_at TEXT; ALTER TABLE messages ADD COLUMN resolved_by TEXT",
     ),
     ("0010_owner", "ALTER TABLE messages ADD COLUMN owner TEXT"),
+    (
+        "0011_briefs_and_reminders",
+        """
+        ALTER TABLE messages ADD COLUMN owner_address TEXT;
+        ALTER TABLE messages ADD COLUMN facts TEXT;
+        CREATE TABLE notices (
+            mailbox TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            number INTEGER NOT NULL,
+            recipient TEXT NOT NULL,
+            at TEXT NOT NULL,
+            PRIMARY KEY (mailbox, message_id, kind, number)
+        )
+        """,
+    ),
 )
 
 
@@ -168,6 +184,34 @@ class PlannedRecord:
     model_text: str | None = None
     draft_body: str | None = None
     owner: str | None = None
+    owner_address: str | None = None
+    facts: str | None = None  # escalations: the brief's facts as JSON
+
+
+@dataclass(frozen=True)
+class OpenCase:
+    """An unresolved complaint or escalation with what follow-up has done about it."""
+
+    message_id: str
+    label: str
+    sender: str
+    subject: str
+    received_at: datetime
+    handled_at: datetime
+    owner: str
+    owner_address: str
+    thread_id: str | None
+    reminders_sent: int
+    last_reminder_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PendingBrief:
+    message_id: str
+    facts: str
+    owner: str
+    owner_address: str
+    draft_body: str | None
 
 
 @dataclass(frozen=True)
@@ -347,6 +391,8 @@ class Store:
                 r.model_text,
                 r.draft_body,
                 r.owner,
+                r.owner_address,
+                r.facts,
                 now.isoformat(),
                 r.ref.mailbox,
                 r.ref.folder,
@@ -360,7 +406,8 @@ class Store:
                 "UPDATE messages SET message_key = ?, message_id = ?, thread_id = ?, sender = ?,"
                 " subject = ?, received_at = ?, label = ?, confidence = ?, model_version = ?,"
                 " rule = ?, outcome = ?, reason = ?, template = ?, draft_message_id = ?,"
-                " model_text = ?, draft_body = ?, owner = ?, decided_at = ?, status = 'planned'"
+                " model_text = ?, draft_body = ?, owner = ?, owner_address = ?, facts = ?, decided_at = ?,"
+                " status = 'planned'"
                 " WHERE mailbox = ? AND folder = ? AND uidvalidity = ? AND uid = ?",
                 rows,
             )
@@ -606,18 +653,64 @@ class Store:
             )
         return done.rowcount > 0
 
-    def open_cases(self, mailbox: str) -> list[tuple[str, str, str, str, str, str]]:
-        """(Message-ID, label, sender, subject, received, owner) of unresolved complaints and escalations."""
+    def open_cases(self, mailbox: str) -> list[OpenCase]:
+        """Unresolved complaints and escalations, oldest first, with the reminders sent so far."""
         rows = self.db.execute(
-            "SELECT message_id, label, sender, subject, received_at, owner FROM messages WHERE mailbox = ?"
-            " AND label IN ('complaint', 'escalation') AND resolved_at IS NULL AND message_id IS NOT NULL"
-            " AND outcome IN ('drafted', 'needs_review') ORDER BY received_at",
+            "SELECT m.message_id, m.label, m.sender, m.subject, m.received_at, m.done_at, m.owner,"
+            " m.owner_address, m.thread_id, COUNT(n.number), MAX(n.at) FROM messages m"
+            " LEFT JOIN notices n ON n.mailbox = m.mailbox AND n.message_id = m.message_id"
+            " AND n.kind = 'reminder'"
+            " WHERE m.mailbox = ? AND m.label IN ('complaint', 'escalation') AND m.resolved_at IS NULL"
+            " AND m.message_id IS NOT NULL AND m.outcome IN ('drafted', 'needs_review') AND m.status = 'done'"
+            " GROUP BY m.id ORDER BY m.received_at",
             (mailbox,),
         )
         return [
-            (str(r[0]), str(r[1]), str(r[2] or ""), str(r[3] or ""), str(r[4] or ""), str(r[5] or "the team"))
+            OpenCase(
+                message_id=str(r[0]),
+                label=str(r[1]),
+                sender=str(r[2] or ""),
+                subject=str(r[3] or ""),
+                received_at=datetime.fromisoformat(r[4]),
+                handled_at=datetime.fromisoformat(r[5]),
+                owner=str(r[6] or "the team"),
+                owner_address=str(r[7] or ""),
+                thread_id=r[8],
+                reminders_sent=int(r[9]),
+                last_reminder_at=datetime.fromisoformat(r[10]) if r[10] else None,
+            )
             for r in rows
+            if r[4] and r[5]
         ]
+
+    def pending_briefs(self, mailbox: str) -> list[PendingBrief]:
+        """Escalations whose brief has not reached the owner yet (delivery failed or not tried)."""
+        rows = self.db.execute(
+            "SELECT message_id, facts, owner, owner_address, draft_body FROM messages m WHERE mailbox = ?"
+            " AND facts IS NOT NULL AND status = 'done' AND resolved_at IS NULL AND NOT EXISTS"
+            " (SELECT 1 FROM notices n WHERE n.mailbox = m.mailbox AND n.message_id = m.message_id"
+            " AND n.kind = 'brief') ORDER BY id",
+            (mailbox,),
+        )
+        return [PendingBrief(str(r[0]), str(r[1]), str(r[2] or ""), str(r[3] or ""), r[4]) for r in rows]
+
+    def record_notice(
+        self, mailbox: str, message_id: str, kind: str, number: int, recipient: str, at: datetime
+    ) -> None:
+        with self.db:
+            self.db.execute(
+                "INSERT OR IGNORE INTO notices VALUES (?, ?, ?, ?, ?, ?)",
+                (mailbox, message_id, kind, number, recipient, at.isoformat()),
+            )
+
+    def notices(self, mailbox: str, message_id: str) -> list[tuple[str, int, str, datetime]]:
+        """(kind, number, recipient, at) of what follow-up sent about one message."""
+        rows = self.db.execute(
+            "SELECT kind, number, recipient, at FROM notices WHERE mailbox = ? AND message_id = ?"
+            " ORDER BY at, number",
+            (mailbox, message_id),
+        )
+        return [(str(r[0]), int(r[1]), str(r[2]), datetime.fromisoformat(r[3])) for r in rows]
 
     def escalations_between(self, mailbox: str, since: datetime, until: datetime) -> tuple[int, int]:
         """(escalations received, escalations resolved) in a period."""
