@@ -59,7 +59,7 @@ def open_inbox(config: Config, environ: Mapping[str, str], redactor: RedactSecre
             sasl = f"user={url.user}\x01auth=Bearer {token}\x01\x01".encode()
             redactor.add(base64.b64encode(sasl).decode())
             return token
-        password = config_module.read_password(settings, environ)
+        password = config_module.read_password(settings, environ, config.password_env)
         redactor.add(password)
         return password
 

@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, help="config.yaml (default: $TRIAGE_CONFIG or ./config.yaml)")
     parser.add_argument("--log-format", choices=("text", "json"), default="text")
     parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    parser.add_argument(
+        "--mailbox", metavar="NAME", help="with several `mailboxes:` in the config, the one to work on"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="the daemon: triage new mail as it arrives")
@@ -190,11 +193,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_config(args: argparse.Namespace) -> Config:
-    path = args.config or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
+def config_path(args: argparse.Namespace) -> Path | None:
+    path: Path | None = args.config or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
     if path is None and Path("config.yaml").exists():
         path = Path("config.yaml")
-    return config_module.load(path, config_module.environ())
+    return path
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    """The one mailbox a command works on: --mailbox NAME, else the first."""
+    return config_module.load(config_path(args), config_module.environ(), args.mailbox)
+
+
+def load_configs(args: argparse.Namespace) -> list[Config]:
+    """Every mailbox of the config, or just --mailbox NAME."""
+    if args.mailbox:
+        return [load_config(args)]
+    return config_module.load_all(config_path(args), config_module.environ())
 
 
 def cmd_check_config(args: argparse.Namespace, redactor: RedactSecrets) -> int:
@@ -210,55 +225,72 @@ def cmd_check_config(args: argparse.Namespace, redactor: RedactSecrets) -> int:
 
 
 def cmd_run(args: argparse.Namespace, redactor: RedactSecrets) -> int:
-    config = load_config(args)
-    pool = app.parse_pool(config)
+    configs = load_configs(args)
+    pool = app.parse_pool(configs[0])
     try:
-        return run_with(args, config, app.build_engine(config, pool), redactor)
+        engines = [app.build_engine(config, pool) for config in configs]
+        if args.once or args.dry_run:
+            return max(run_once(args, config, engine, redactor) for config, engine in zip(configs, engines))
+        return run_daemon(configs, engines, redactor)
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
 
 
-def run_with(args: argparse.Namespace, config: Config, engine: Engine, redactor: RedactSecrets) -> int:
-    if args.once or args.dry_run:
-        inbox = app.open_inbox(config, config_module.environ(), redactor)
-        store = app.open_store(config)
-        try:
-            result = poll(inbox, store, engine, app.utc_now, config.settings.mailbox.batch_size, args.dry_run)
-        finally:
-            inbox.close()
-            store.close()
-        print_result(result, dry_run=args.dry_run)
-        return EXIT_OK
-    from triage.daemon import Daemon
+def run_once(args: argparse.Namespace, config: Config, engine: Engine, redactor: RedactSecrets) -> int:
+    inbox = app.open_inbox(config, config_module.environ(), redactor)
+    store = app.open_store(config)
+    try:
+        result = poll(inbox, store, engine, app.utc_now, config.settings.mailbox.batch_size, args.dry_run)
+    finally:
+        inbox.close()
+        store.close()
+    if config.name:
+        print(f"== {config.name} ({config.mailbox.display()})")
+    print_result(result, dry_run=args.dry_run)
+    return EXIT_OK
 
-    s = config.settings
-    daemon = Daemon(
-        open_inbox=lambda: app.open_inbox(config, config_module.environ(), redactor),
-        store=app.open_store(config),
-        engine=engine,
-        clock=app.utc_now,
-        poll_interval=s.daemon.poll_interval_seconds,
-        idle=s.daemon.idle,
-        idle_timeout=s.daemon.idle_timeout_seconds,
-        reconnect_max=s.daemon.reconnect_max_seconds,
-        batch_size=s.mailbox.batch_size,
-        retrain=lambda: retrain_in_place(config),
-        retrain_every_days=s.classifier.retrain_every_days,
-        weekly_report=(
-            (s.report.day, s.report.time, lambda: scheduled_report(config))
-            if s.report.recipients and s.report.smtp_url
-            else None
-        ),
-    )
-    if s.daemon.metrics_port:
+
+def run_daemon(configs: Sequence[Config], engines: Sequence[Engine], redactor: RedactSecrets) -> int:
+    from triage.daemon import Daemon, run_all
+
+    first = configs[0].settings
+    metrics = None
+    if first.daemon.metrics_port:
         from triage.prometheus import PollMetrics
 
-        daemon.metrics = PollMetrics(app.mailbox_name(config))
-        daemon.metrics.serve(s.daemon.metrics_port, s.daemon.metrics_address)
-        logger.info("metrics on http://%s:%d/metrics", s.daemon.metrics_address, s.daemon.metrics_port)
-    logger.info("watching %s", config.mailbox.display())
-    return daemon.run()
+        metrics = PollMetrics(app.mailbox_name(configs[0]))
+        metrics.serve(first.daemon.metrics_port, first.daemon.metrics_address)
+        logger.info(
+            "metrics on http://%s:%d/metrics", first.daemon.metrics_address, first.daemon.metrics_port
+        )
+    daemons = []
+    for config, engine in zip(configs, engines):
+        s = config.settings
+        daemons.append(
+            Daemon(
+                open_inbox=lambda config=config: app.open_inbox(config, config_module.environ(), redactor),  # type: ignore[misc]
+                store=app.open_store(config),
+                engine=engine,
+                clock=app.utc_now,
+                poll_interval=s.daemon.poll_interval_seconds,
+                idle=s.daemon.idle,
+                idle_timeout=s.daemon.idle_timeout_seconds,
+                reconnect_max=s.daemon.reconnect_max_seconds,
+                batch_size=s.mailbox.batch_size,
+                retrain=lambda config=config: retrain_in_place(config),  # type: ignore[misc]
+                retrain_every_days=s.classifier.retrain_every_days,
+                weekly_report=(
+                    (s.report.day, s.report.time, lambda config=config: scheduled_report(config))  # type: ignore[misc]
+                    if s.report.recipients and s.report.smtp_url
+                    else None
+                ),
+                metrics=metrics.for_mailbox(app.mailbox_name(config)) if metrics else None,
+                name=config.name or app.mailbox_name(config),
+            )
+        )
+        logger.info("watching %s", config.mailbox.display())
+    return run_all(daemons)
 
 
 def cmd_demo(args: argparse.Namespace, redactor: RedactSecrets) -> int:

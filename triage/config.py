@@ -11,7 +11,7 @@ import os
 import shlex
 import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -267,10 +267,28 @@ class Config:
     model_dir: Path
     templates_dir: Path
     source: Path | None
+    name: str = ""  # the entry's name under `mailboxes:`; "" for a single mailbox
+    password_env: str = PASSWORD_ENV  # the variable holding this mailbox's password
 
 
-def load(path: Path | None, environ: Mapping[str, str]) -> Config:
-    """Read and validate config.yaml (or defaults when `path` is None)."""
+def load(path: Path | None, environ: Mapping[str, str], name: str | None = None) -> Config:
+    """The config of one mailbox: the only one, or the one `name`d under `mailboxes:`."""
+    configs = load_all(path, environ)
+    if name is None:
+        return configs[0]
+    for config in configs:
+        if config.name == name:
+            return config
+    raise ConfigError("--mailbox", f"one of {[c.name for c in configs]}", name)
+
+
+def load_all(path: Path | None, environ: Mapping[str, str]) -> list[Config]:
+    """Read and validate config.yaml (or defaults when `path` is None): one Config per mailbox.
+
+    Each entry of `mailboxes:` overrides sections of the file for one mailbox; its state
+    database defaults to the main one's name with `-NAME` added, its password to
+    $TRIAGE_PASSWORD_NAME (upper case), then mailbox.password_file, then $TRIAGE_PASSWORD.
+    """
     raw: Any = {}
     if path is not None:
         try:
@@ -279,10 +297,62 @@ def load(path: Path | None, environ: Mapping[str, str]) -> Config:
             raise ConfigError("(file)", "a readable config file", f"{path}: {exc.strerror}") from exc
         except yaml.YAMLError as exc:
             raise ConfigError("(file)", "valid YAML", f"{path}: {exc}") from exc
-    return from_mapping(raw, environ, base_dir=path.parent if path else Path.cwd(), source=path)
+    base_dir = path.parent if path else Path.cwd()
+    if not isinstance(raw, dict):
+        raise ConfigError("(top level)", "a mapping of sections", type(raw).__name__)
+    entries = raw.pop("mailboxes", None) or []
+    if not isinstance(entries, list):
+        raise ConfigError(
+            "mailboxes", "a list of {name: ..., mailbox: {url: ...}, ...}", type(entries).__name__
+        )
+    if not entries:
+        return [from_mapping(raw, environ, base_dir, path)]
+    configs: list[Config] = []
+    for index, entry in enumerate(entries):
+        where = f"mailboxes[{index}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not entry["name"]:
+            raise ConfigError(
+                f"{where}.name",
+                "a name for the mailbox",
+                entry.get("name") if isinstance(entry, dict) else entry,
+            )
+        name = entry["name"]
+        if any(c.name == name for c in configs):
+            raise ConfigError(f"{where}.name", "a name no other mailbox has", name)
+        merged = _merged(raw, {k: v for k, v in entry.items() if k != "name"})
+        own = {k: v for k, v in environ.items() if k != MAILBOX_ENV}  # one URL cannot serve them all
+        try:
+            config = from_mapping(merged, own, base_dir, path, name)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}.{exc.key}", exc.expected, exc.found) from None
+        if environ.get(f"{PASSWORD_ENV}_{_env_name(name)}"):
+            config = replace(config, password_env=f"{PASSWORD_ENV}_{_env_name(name)}")
+        if not (entry.get("state") or {}).get("database"):
+            config = replace(
+                config, database=config.database.with_name(f"{config.database.stem}-{name}.sqlite3")
+            )
+        configs.append(config)
+    return configs
 
 
-def from_mapping(raw: Any, environ: Mapping[str, str], base_dir: Path, source: Path | None = None) -> Config:
+def _env_name(name: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in name).upper()
+
+
+def _merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """`base` with each section of `override` laid over it, key by key."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merged[key] = {**base[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def from_mapping(
+    raw: Any, environ: Mapping[str, str], base_dir: Path, source: Path | None = None, name: str = ""
+) -> Config:
     if not isinstance(raw, dict):
         raise ConfigError("(top level)", "a mapping of sections", type(raw).__name__)
     _refuse_secrets(raw)
@@ -315,6 +385,7 @@ def from_mapping(raw: Any, environ: Mapping[str, str], base_dir: Path, source: P
         model_dir=resolve_shipped(settings.classifier, "model_dir", "models"),
         templates_dir=resolve_shipped(settings.drafting, "templates_dir", "templates"),
         source=source,
+        name=name,
     )
 
 
@@ -387,8 +458,11 @@ def _config_error(exc: ValidationError) -> ConfigError:
     return ConfigError(key, expected, error.get("input"))
 
 
-def read_password(settings: MailboxSettings, environ: Mapping[str, str]) -> str:
-    """The IMAP password from $TRIAGE_PASSWORD or mailbox.password_file."""
+def read_password(settings: MailboxSettings, environ: Mapping[str, str], variable: str = PASSWORD_ENV) -> str:
+    """The IMAP password from $TRIAGE_PASSWORD_NAME (several mailboxes), mailbox.password_file, or
+    $TRIAGE_PASSWORD."""
+    if variable != PASSWORD_ENV and environ.get(variable):
+        return environ[variable]
     if settings.password_file is not None:
         return _read_secret_file("mailbox.password_file", settings.password_file)
     password = environ.get(PASSWORD_ENV)

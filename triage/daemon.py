@@ -1,8 +1,10 @@
 """The long-running worker: `schedule` drives the jobs, IDLE wakes the poll early.
 
 One bad message never stops the loop (the pipeline records it); a lost connection is
-re-made with exponential backoff; a refused login stops the daemon with a clear error
-instead of hammering the server; SIGTERM and SIGINT stop it cleanly between steps.
+re-made with exponential backoff; a refused login stops that mailbox's worker with a
+clear error instead of hammering the server; SIGTERM and SIGINT stop it cleanly between
+steps. Several mailboxes run side by side, one thread and one connection each, so one
+that is down or refuses the login never stalls the others.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from types import FrameType
@@ -32,10 +34,6 @@ from triage.store import Store
 logger = logging.getLogger(__name__)
 
 CONNECTION_ERRORS = (MailboxError, IMAPClientError, OSError)
-
-
-class _Interrupted(Exception):
-    """Raised from the signal handler only while the daemon is waiting."""
 
 
 def _worth_retrying(exc: BaseException) -> bool:
@@ -67,7 +65,9 @@ class Daemon:
         retrain_every_days: float = 0,
         weekly_report: tuple[str, str, Callable[[], str]] | None = None,
         metrics: PollMetrics | None = None,
+        name: str = "mailbox",
     ) -> None:
+        self.name = name
         self.open_inbox = open_inbox
         self.store = store
         self.engine = engine
@@ -83,19 +83,19 @@ class Daemon:
         self.metrics = metrics
         self.scheduler = schedule.Scheduler()
         self.stopping = threading.Event()
-        self.waiting = False
         self.inbox: Inbox | None = None
         self.polls = 0
 
     def stop(self, signum: int = 0, frame: FrameType | None = None) -> None:
         logger.info("stopping (signal %s)", signum)
         self.stopping.set()
-        if self.waiting:
-            raise _Interrupted()
 
     def run(self) -> int:
         """Run until stopped; 0 on a clean stop, 3 when the login is refused."""
-        previous = {sig: signal.signal(sig, self.stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        return run_all([self])
+
+    def serve(self) -> int:
+        """The loop, in the calling thread; 0 on a clean stop, 3 when the login is refused."""
         self.schedule_jobs()
         try:
             self.poll_once()
@@ -105,15 +105,13 @@ class Daemon:
                     self.poll_once()
                 self.scheduler.run_pending()
         except AuthenticationError as exc:
-            logger.error("%s; fix the credentials and start again", exc)
+            logger.error("%s: %s; fix the credentials and start again", self.name, exc)
+            if self.metrics is not None:
+                self.metrics.record_failure()
             return 3
-        except _Interrupted:
-            pass
         finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
             self._disconnect()
-        logger.info("stopped after %d polls", self.polls)
+        logger.info("%s: stopped after %d polls", self.name, self.polls)
         return 0
 
     def schedule_jobs(self) -> None:
@@ -138,7 +136,7 @@ class Daemon:
         except AuthenticationError:
             raise
         except CONNECTION_ERRORS as exc:
-            logger.warning("mailbox connection lost: %s; will reconnect", exc)
+            logger.warning("%s: mailbox connection lost: %s; will reconnect", self.name, exc)
             self._disconnect()
             if self.metrics is not None:
                 self.metrics.record_failure()
@@ -191,7 +189,9 @@ class Daemon:
             stop=stop_any(_StopWhen(self.stopping)),
             sleep=self._sleep,
             before_sleep=lambda state: logger.warning(
-                "cannot reach the mailbox (%s); retrying", state.outcome.exception() if state.outcome else "?"
+                "%s: cannot reach the mailbox (%s); retrying",
+                self.name,
+                state.outcome.exception() if state.outcome else "?",
             ),
             reraise=True,
         )
@@ -215,17 +215,12 @@ class Daemon:
         if inbox is None or not self.idle:
             self.stopping.wait(timeout)
             return False
-        self.waiting = True
         try:
-            if self.stopping.is_set():
-                return False
-            return bool(inbox.wait_for_new_mail(timeout))
+            return bool(inbox.wait_for_new_mail(timeout, self.stopping))
         except CONNECTION_ERRORS as exc:
-            logger.warning("connection lost while waiting: %s", exc)
+            logger.warning("%s: connection lost while waiting: %s", self.name, exc)
             self._disconnect()
             return False
-        finally:
-            self.waiting = False
 
     def _disconnect(self) -> None:
         if self.inbox is not None:
@@ -234,3 +229,41 @@ class Daemon:
             except CONNECTION_ERRORS:
                 logger.debug("close failed", exc_info=True)
             self.inbox = None
+
+
+def run_all(daemons: Sequence[Daemon]) -> int:
+    """Serve every mailbox, each in its own thread, until SIGTERM or SIGINT.
+
+    0 on a clean stop; 3 when every mailbox refused the login. A mailbox whose login is
+    refused stops alone: the others go on, and the failure shows in the log and in
+    `triage_mailbox_up`.
+    """
+
+    def stop_all(signum: int, frame: FrameType | None) -> None:
+        for daemon in daemons:
+            daemon.stop(signum, frame)
+
+    previous = {sig: signal.signal(sig, stop_all) for sig in (signal.SIGTERM, signal.SIGINT)}
+    codes: dict[str, int] = {}
+    try:
+        if len(daemons) == 1:
+            codes[daemons[0].name] = daemons[0].serve()
+        else:
+            threads = [
+                threading.Thread(
+                    target=lambda d=d: codes.__setitem__(d.name, d.serve()), name=d.name, daemon=True
+                )
+                for d in daemons
+            ]
+            for thread in threads:
+                thread.start()
+            while any(thread.is_alive() for thread in threads):
+                for thread in threads:
+                    thread.join(timeout=0.5)  # short joins: the signal handler runs in between
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    refused = [name for name, code in codes.items() if code == 3]
+    if refused and len(refused) < len(daemons):
+        logger.error("login refused for %s; the other mailboxes were served", ", ".join(refused))
+    return 3 if len(refused) == len(daemons) else 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import ssl
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from triage.domain import MessageRef, RawMessage
 from triage.errors import AuthenticationError, MailboxError
 
 logger = logging.getLogger(__name__)
+STOP_CHECK_SECONDS = 1.0
 
 FETCH_BATCH = 200
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
@@ -210,13 +212,18 @@ class ImapInbox:
             self.client.create_folder(folder)
         self.client.move(list(uids), folder)
 
-    def wait_for_new_mail(self, timeout: float) -> bool:
+    def wait_for_new_mail(self, timeout: float, stopping: threading.Event) -> bool:
         if b"IDLE" not in self.client.capabilities():
-            time.sleep(timeout)
+            stopping.wait(timeout)
             return False
+        deadline = time.monotonic() + timeout
         self.client.idle()
         try:
-            return bool(self.client.idle_check(timeout=timeout))
+            while not stopping.is_set() and (left := deadline - time.monotonic()) > 0:
+                # short checks: a stop request is noticed within a second, IDLE stays open
+                if self.client.idle_check(timeout=min(left, STOP_CHECK_SECONDS)):
+                    return True
+            return False
         finally:
             self.client.idle_done()
 

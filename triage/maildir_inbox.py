@@ -14,6 +14,7 @@ import email.policy
 import logging
 import mailbox
 import os
+import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -212,8 +213,8 @@ class MaildirInbox:
             sub = path.parent.name
             path.rename(Path(target._path) / sub / path.name)
 
-    def wait_for_new_mail(self, timeout: float) -> bool:
-        time.sleep(timeout)
+    def wait_for_new_mail(self, timeout: float, stopping: threading.Event) -> bool:
+        stopping.wait(timeout)
         return False
 
     def close(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -59,8 +60,9 @@ class Inbox(Protocol):
 
     def move(self, uids: Sequence[int], folder: str) -> None: ...
 
-    def wait_for_new_mail(self, timeout: float) -> bool:
-        """Wait up to `timeout` seconds; True when the server said the folder changed (IDLE)."""
+    def wait_for_new_mail(self, timeout: float, stopping: threading.Event) -> bool:
+        """Wait up to `timeout` seconds, less once `stopping` is set; True when the server said the
+        folder changed (IDLE)."""
         ...
 
     def close(self) -> None: ...

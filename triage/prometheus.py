@@ -10,8 +10,11 @@ from triage.pipeline import PollResult
 class PollMetrics:
     """What each poll updates; served on 127.0.0.1 unless an address is configured."""
 
-    def __init__(self, mailbox: str) -> None:
+    def __init__(self, mailbox: str, shared: PollMetrics | None = None) -> None:
         self.mailbox = mailbox
+        if shared is not None:  # another mailbox of the same daemon: same registry, its own label
+            self.__dict__.update({k: v for k, v in vars(shared).items() if k != "mailbox"})
+            return
         self.registry = CollectorRegistry()
         labels = ["mailbox"]
         self.open = Gauge(
@@ -38,6 +41,15 @@ class PollMetrics:
         self.failures = Counter(
             "triage_poll_failures", "Polls that lost the connection", labels, registry=self.registry
         )
+        self.up = Gauge(
+            "triage_mailbox_up",
+            "1 when the last poll of the mailbox succeeded, 0 when it is unreachable or refused the login",
+            labels,
+            registry=self.registry,
+        )
+
+    def for_mailbox(self, mailbox: str) -> PollMetrics:
+        return PollMetrics(mailbox, shared=self)
 
     def serve(self, port: int, address: str = "127.0.0.1") -> None:
         start_http_server(port, addr=address, registry=self.registry)
@@ -51,6 +63,8 @@ class PollMetrics:
         self.last_success.labels(self.mailbox).set(at)
         self.open.labels(self.mailbox).set(open_count)
         self.oldest.labels(self.mailbox).set(oldest or 0)
+        self.up.labels(self.mailbox).set(1)
 
     def record_failure(self) -> None:
         self.failures.labels(self.mailbox).inc()
+        self.up.labels(self.mailbox).set(0)

@@ -278,7 +278,8 @@ class Store:
         if not path.exists():
             # created owner-only: it holds customer addresses and subjects
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        self.db = sqlite3.connect(path, isolation_level=None)
+        # one thread at a time: a daemon's worker thread uses the store it was given
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=5000")
