@@ -51,6 +51,14 @@ def open_inbox(config: Config, environ: Mapping[str, str], redactor: RedactSecre
     if url.scheme == "maildir":
         assert url.path is not None
         return MaildirInbox(url.path, drafts_folder=settings.drafts_folder, sent_folder=settings.sent_folder)
+    return ImapInbox(*imap_access(config, environ, redactor))
+
+
+def imap_access(
+    config: Config, environ: Mapping[str, str], redactor: RedactSecrets
+) -> tuple[ImapSettings, Callable[[], str]]:
+    """How to reach and log in to an IMAP mailbox; the secret is read (and redacted) only when used."""
+    url, settings = config.mailbox, config.settings.mailbox
 
     def secret() -> str:
         if settings.auth == "xoauth2":
@@ -63,7 +71,7 @@ def open_inbox(config: Config, environ: Mapping[str, str], redactor: RedactSecre
         redactor.add(password)
         return password
 
-    return ImapInbox(
+    return (
         ImapSettings(
             scheme=url.scheme,
             host=url.host,
@@ -266,6 +274,9 @@ def build_engine(config: Config, executor: Executor | None = None) -> Engine:
         else None,
         notify_team=team_notifier(config, config_module.environ()),
         follow_up=follow_up(config, config_module.environ()),
+        only_since=datetime.combine(s.mailbox.only_since, time(0), ZoneInfo(s.team.timezone))
+        if s.mailbox.only_since
+        else None,
         correction_window=(
             timedelta(days=s.classifier.correction_window_days) if s.classifier.learn_from_keywords else None
         ),

@@ -15,16 +15,19 @@ import os
 import shutil
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from triage import __version__, app, model_store, training
+from imapclient.exceptions import IMAPClientError
+
+from triage import __version__, app, model_store, progress, training
 from triage import config as config_module
 from triage.classifier import Classifier, model_text
-from triage.config import Config
+from triage.config import PASSWORD_ENV, Config
 from triage.datasets import Example, read_corpus, read_csv
 from triage.decisions import decide, is_machine
 from triage.domain import LABELS
@@ -77,6 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         prefix = "configuration error: " if isinstance(exc, ConfigError) else ""
         print(f"triage: {prefix}{exc}", file=sys.stderr)
         return next(code for kind, code in EXIT_CODES if isinstance(exc, kind))
+    except (IMAPClientError, ConnectionError, TimeoutError) as exc:  # the connection died mid-command
+        print(f"triage: mailbox connection lost: {exc}; nothing was lost, run again", file=sys.stderr)
+        return EXIT_MAILBOX
     except KeyboardInterrupt:
         return EXIT_OK
 
@@ -93,7 +99,42 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--mailbox", metavar="NAME", help="with several `mailboxes:` in the config, the one to work on"
     )
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress bars (they show only on a terminal anyway)"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    init = commands.add_parser("init", help="set up: ask (or take flags), test the login, write config.yaml")
+    init.add_argument("--address", default="", help="the support mailbox's address")
+    init.add_argument("--login", default="", help="the IMAP login name (default: the address)")
+    init.add_argument(
+        "--server", default="", help="IMAP server HOST[:PORT] (default: guessed from the address)"
+    )
+    init.add_argument("--folder", default="INBOX", help="the folder to watch")
+    init.add_argument(
+        "--security", choices=("tls", "starttls"), default="", help="default: tls on port 993, else starttls"
+    )
+    init.add_argument("--auth", choices=("password", "xoauth2"), default="password")
+    init.add_argument(
+        "--password-file", default="", help="a file holding the password (else $TRIAGE_PASSWORD)"
+    )
+    init.add_argument("--token-command", default="", help="with xoauth2: a command printing an access token")
+    init.add_argument("--ca-file", default="", help="the CA of a server with a private certificate")
+    init.add_argument("--team-name", default="")
+    init.add_argument(
+        "--team-address", default="", help="the address customers write to (default: --address)"
+    )
+    init.add_argument("--report-to", action="append", default=[], help="weekly report recipient (repeatable)")
+    init.add_argument("--smtp-url", default="", help="SMTP server for the report, smtp://host:587")
+    init.add_argument(
+        "--out", type=Path, default=Path("config.yaml"), help="where to write (default: config.yaml)"
+    )
+    init.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    init.add_argument("--no-check", action="store_true", help="write the file without testing the login")
+    init.set_defaults(handler=cmd_init)
+
+    doctor = commands.add_parser("doctor", help="check the whole setup and say how to fix what is wrong")
+    doctor.set_defaults(handler=cmd_doctor)
 
     run = commands.add_parser("run", help="the daemon: triage new mail as it arrives")
     run.add_argument("--once", action="store_true", help="process what is there now and exit")
@@ -212,6 +253,56 @@ def load_configs(args: argparse.Namespace) -> list[Config]:
     return config_module.load_all(config_path(args), config_module.environ())
 
 
+def cmd_init(args: argparse.Namespace, redactor: RedactSecrets) -> int:
+    from triage import wizard
+
+    if args.out.exists() and not args.force:
+        raise ConfigError("--out", "a file that does not exist yet (or --force)", str(args.out))
+    interactive = sys.stdin.isatty()
+    answers = wizard.complete(
+        wizard.Answers(
+            address=args.address,
+            login=args.login,
+            server=args.server,
+            folder=args.folder,
+            security=args.security,
+            auth=args.auth,
+            password_file=args.password_file,
+            token_command=args.token_command,
+            ca_file=args.ca_file,
+            team_name=args.team_name,
+            team_address=args.team_address,
+            report_to=list(args.report_to),
+            smtp_url=args.smtp_url,
+        ),
+        wizard.terminal_ask if interactive else None,
+    )
+    found = None
+    if not args.no_check:
+        environ = config_module.environ()
+        if not (
+            interactive or answers.auth == "xoauth2" or answers.password_file or environ.get(PASSWORD_ENV)
+        ):
+            raise ConfigError(PASSWORD_ENV, "the password to test the login with (or --password-file)", None)
+        print(f"testing {wizard.mailbox_url(answers)} ...")
+        found = wizard.test_connection(answers, environ, wizard.terminal_password(answers.login))
+        print(
+            f"  login ok; Drafts: {found.drafts or 'none yet (triage creates it)'};"
+            f" Sent: {found.sent or 'none found'}; IDLE: {'yes' if found.idle else 'no (triage polls)'}"
+        )
+    args.out.write_text(wizard.render(answers, found), encoding="utf-8")
+    config_module.load(args.out, {})  # what was written must load
+    print("\n".join(wizard.next_steps(args.out, answers)))
+    return EXIT_OK
+
+
+def cmd_doctor(args: argparse.Namespace, redactor: RedactSecrets) -> int:
+    from triage import doctor
+
+    findings = doctor.diagnose(config_path(args), config_module.environ(), args.mailbox)
+    return doctor.render(findings, print)
+
+
 def cmd_check_config(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     config = load_config(args)
     app.build_drafter(config)
@@ -231,7 +322,12 @@ def cmd_run(args: argparse.Namespace, redactor: RedactSecrets) -> int:
         engines = [app.build_engine(config, pool) for config in configs]
         if args.once or args.dry_run:
             return max(run_once(args, config, engine, redactor) for config, engine in zip(configs, engines))
-        return run_daemon(configs, engines, redactor)
+
+        def reload(config: Config) -> Engine:
+            fresh = config_module.load(config_path(args), config_module.environ(), config.name or None)
+            return app.build_engine(fresh, pool)
+
+        return run_daemon(configs, engines, redactor, reload)
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
@@ -241,7 +337,17 @@ def run_once(args: argparse.Namespace, config: Config, engine: Engine, redactor:
     inbox = app.open_inbox(config, config_module.environ(), redactor)
     store = app.open_store(config)
     try:
-        result = poll(inbox, store, engine, app.utc_now, config.settings.mailbox.batch_size, args.dry_run)
+        with ExitStack() as bars:
+            shown: list[Callable[[int], None]] = []
+
+            def advance(done: int, total: int) -> None:  # the bar appears once there is a backlog
+                if not shown:
+                    shown.append(bars.enter_context(progress.bar(config.name or "triage", total, args.quiet)))
+                shown[0](done)
+
+            result = poll(
+                inbox, store, engine, app.utc_now, config.settings.mailbox.batch_size, args.dry_run, advance
+            )
     finally:
         inbox.close()
         store.close()
@@ -251,7 +357,12 @@ def run_once(args: argparse.Namespace, config: Config, engine: Engine, redactor:
     return EXIT_OK
 
 
-def run_daemon(configs: Sequence[Config], engines: Sequence[Engine], redactor: RedactSecrets) -> int:
+def run_daemon(
+    configs: Sequence[Config],
+    engines: Sequence[Engine],
+    redactor: RedactSecrets,
+    reload: Callable[[Config], Engine] | None = None,
+) -> int:
     from triage.daemon import Daemon, run_all
 
     first = configs[0].settings
@@ -287,6 +398,7 @@ def run_daemon(configs: Sequence[Config], engines: Sequence[Engine], redactor: R
                 ),
                 metrics=metrics.for_mailbox(app.mailbox_name(config)) if metrics else None,
                 name=config.name or app.mailbox_name(config),
+                reload=(lambda config=config: reload(config)) if reload else None,  # type: ignore[misc]
             )
         )
         logger.info("watching %s", config.mailbox.display())
@@ -435,8 +547,12 @@ def retrain_in_place(config: Config) -> Classifier | None:
 
 
 def train_team(args: argparse.Namespace, config: Config, redactor: RedactSecrets) -> int:
-    past_mail = read_labeled_folders(args.from_folder, config, redactor) if args.from_folder else []
-    result = app.train_on_corrections(config, args.corpus or config.model_dir / "corpus", past_mail)
+    past_mail = (
+        read_labeled_folders(args.from_folder, config, redactor, args.quiet) if args.from_folder else []
+    )
+    with progress.bar("training", None, args.quiet) as advance:
+        result = app.train_on_corrections(config, args.corpus or config.model_dir / "corpus", past_mail)
+        advance(result.trained_on)
     state = "promoted: now in use" if result.promoted else "kept but NOT used"
     print(
         f"model {result.version}: trained on {result.trained_on} examples"
@@ -447,7 +563,9 @@ def train_team(args: argparse.Namespace, config: Config, redactor: RedactSecrets
     return EXIT_OK
 
 
-def read_labeled_folders(specs: list[str], config: Config, redactor: RedactSecrets) -> list[Example]:
+def read_labeled_folders(
+    specs: list[str], config: Config, redactor: RedactSecrets, quiet: bool = False
+) -> list[Example]:
     """FOLDER=LABEL pairs -> examples from the mailbox's own folders (IMAP or Maildir)."""
     examples: list[Example] = []
     inbox = app.open_inbox(config, config_module.environ(), redactor)
@@ -456,14 +574,16 @@ def read_labeled_folders(specs: list[str], config: Config, redactor: RedactSecre
             folder, _, label = spec.rpartition("=")
             if not folder or label not in LABELS:
                 raise ConfigError("--from-folder", f"FOLDER=LABEL with LABEL one of {list(LABELS)}", spec)
-            for raw in inbox.read_folder(folder, config.settings.mailbox.max_message_bytes):
-                try:
-                    message = parse(raw.data, raw.internaldate)
-                except MalformedMessage:
-                    continue
-                examples.append(
-                    Example(message.subject, message.new_text, label, f"folder-{raw.ref.uid}-{folder}")
-                )
+            with progress.bar(f"reading {folder}", None, quiet) as advance:
+                for raw in inbox.read_folder(folder, config.settings.mailbox.max_message_bytes):
+                    advance(1)
+                    try:
+                        message = parse(raw.data, raw.internaldate)
+                    except MalformedMessage:
+                        continue
+                    examples.append(
+                        Example(message.subject, message.new_text, label, f"folder-{raw.ref.uid}-{folder}")
+                    )
             logger.info("read %s as %s", folder, label)
     finally:
         inbox.close()
@@ -518,7 +638,10 @@ def cmd_eval(args: argparse.Namespace, redactor: RedactSecrets) -> int:
         if args.escalation_floor is None
         else args.escalation_floor
     )
-    figures = training.evaluate(classifier, data.examples, config.settings.classifier.threshold, floor)
+    with progress.bar("eval", len(data.examples), args.quiet or args.json) as advance:
+        figures = training.evaluate(
+            classifier, data.examples, config.settings.classifier.threshold, floor, advance
+        )
     figures["rejected"] = data.rejected
     if args.json:
         print(json.dumps(figures, indent=2))

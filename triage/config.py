@@ -49,6 +49,7 @@ class MailboxSettings(_Section):
     batch_size: Annotated[int, Field(ge=1, le=5000)] = 200
     timeout_seconds: Annotated[float, Field(gt=0)] = 60.0
     max_message_bytes: Annotated[int, Field(ge=1024)] = 25_000_000
+    only_since: date | None = None  # mail that arrived before this day is recorded as skipped, never drafted
 
 
 class TeamSettings(_Section):
@@ -381,7 +382,7 @@ def from_mapping(
     return Config(
         settings=settings,
         mailbox=mailbox,
-        database=resolve(database) if database else default_database(),
+        database=resolve(database) if database else default_database(environ),
         model_dir=resolve_shipped(settings.classifier, "model_dir", "models"),
         templates_dir=resolve_shipped(settings.drafting, "templates_dir", "templates"),
         source=source,
@@ -398,8 +399,11 @@ def bundled(name: str) -> Path:
     return inside / "bundled" / name
 
 
-def default_database() -> Path:
-    """$XDG_DATA_HOME/triage/state.sqlite3 (or the platform's equivalent)."""
+def default_database(environ: Mapping[str, str]) -> Path:
+    """$STATE_DIRECTORY/state.sqlite3 under systemd (StateDirectory=), else
+    $XDG_DATA_HOME/triage/state.sqlite3 (or the platform's equivalent)."""
+    if environ.get("STATE_DIRECTORY"):
+        return Path(environ["STATE_DIRECTORY"].split(":")[0]) / "state.sqlite3"
     return Path(platformdirs.user_data_dir("triage")) / "state.sqlite3"
 
 

@@ -10,7 +10,9 @@ that is down or refuses the login never stalls the others.
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -25,7 +27,7 @@ from tenacity.stop import stop_base
 
 from triage.classifier import Classifier
 from triage.domain import PollSummary
-from triage.errors import AuthenticationError, MailboxError
+from triage.errors import AuthenticationError, FolderRefused, MailboxError
 from triage.pipeline import Engine, poll
 from triage.ports import Inbox
 from triage.prometheus import PollMetrics
@@ -37,8 +39,8 @@ CONNECTION_ERRORS = (MailboxError, IMAPClientError, OSError)
 
 
 def _worth_retrying(exc: BaseException) -> bool:
-    """Network trouble is retried; a refused login is not (no retry storm)."""
-    return isinstance(exc, CONNECTION_ERRORS) and not isinstance(exc, AuthenticationError)
+    """Network trouble is retried; a refused login or folder is not (no retry storm)."""
+    return isinstance(exc, CONNECTION_ERRORS) and not isinstance(exc, AuthenticationError | FolderRefused)
 
 
 class _StopWhen(stop_base):
@@ -66,8 +68,12 @@ class Daemon:
         weekly_report: tuple[str, str, Callable[[], str]] | None = None,
         metrics: PollMetrics | None = None,
         name: str = "mailbox",
+        reload: Callable[[], Engine] | None = None,
     ) -> None:
         self.name = name
+        self.reload = reload
+        self.reload_requested = False
+        self.wake = threading.Event()  # set by a signal: stop, or reload
         self.open_inbox = open_inbox
         self.store = store
         self.engine = engine
@@ -89,6 +95,26 @@ class Daemon:
     def stop(self, signum: int = 0, frame: FrameType | None = None) -> None:
         logger.info("stopping (signal %s)", signum)
         self.stopping.set()
+        self.wake.set()
+
+    def request_reload(self) -> None:
+        self.reload_requested = True
+        self.wake.set()
+
+    def reload_now(self) -> None:
+        """Rebuild the engine from the config file (templates, rules, routing, model); on any error
+        the running one stays."""
+        self.reload_requested = False
+        if self.reload is None:
+            return
+        try:
+            self.engine = self.reload()
+        except Exception as exc:  # a broken edit must not stop a running daemon
+            logger.error("%s: reload failed, still running the previous config: %s", self.name, exc)
+            notify("READY=1")
+            return
+        logger.info("%s: config and templates reloaded", self.name)
+        notify("READY=1")
 
     def run(self) -> int:
         """Run until stopped; 0 on a clean stop, 3 when the login is refused."""
@@ -101,6 +127,9 @@ class Daemon:
             self.poll_once()
             while not self.stopping.is_set():
                 woke = self._wait(self._next_timeout())
+                self.wake.clear()
+                if self.reload_requested and not self.stopping.is_set():
+                    self.reload_now()
                 if woke and not self.stopping.is_set():
                     self.poll_once()
                 self.scheduler.run_pending()
@@ -109,6 +138,11 @@ class Daemon:
             if self.metrics is not None:
                 self.metrics.record_failure()
             return 3
+        except FolderRefused as exc:
+            logger.error("%s: %s; fix it and start again", self.name, exc)
+            if self.metrics is not None:
+                self.metrics.record_failure()
+            return 4
         finally:
             self._disconnect()
         logger.info("%s: stopped after %d polls", self.name, self.polls)
@@ -133,7 +167,7 @@ class Daemon:
             if inbox is None:
                 return None
             result = poll(inbox, self.store, self.engine, self.clock, batch_size=self.batch_size)
-        except AuthenticationError:
+        except (AuthenticationError, FolderRefused):
             raise
         except CONNECTION_ERRORS as exc:
             logger.warning("%s: mailbox connection lost: %s; will reconnect", self.name, exc)
@@ -213,10 +247,10 @@ class Daemon:
         """Wait for new mail (IDLE) or the next job; True when the mailbox said something."""
         inbox = self.inbox
         if inbox is None or not self.idle:
-            self.stopping.wait(timeout)
+            self.wake.wait(timeout)
             return False
         try:
-            return bool(inbox.wait_for_new_mail(timeout, self.stopping))
+            return bool(inbox.wait_for_new_mail(timeout, self.wake))
         except CONNECTION_ERRORS as exc:
             logger.warning("%s: connection lost while waiting: %s", self.name, exc)
             self._disconnect()
@@ -232,38 +266,57 @@ class Daemon:
 
 
 def run_all(daemons: Sequence[Daemon]) -> int:
-    """Serve every mailbox, each in its own thread, until SIGTERM or SIGINT.
+    """Serve every mailbox, each in its own thread, until SIGTERM or SIGINT; SIGHUP reloads.
 
     0 on a clean stop; 3 when every mailbox refused the login. A mailbox whose login is
     refused stops alone: the others go on, and the failure shows in the log and in
-    `triage_mailbox_up`.
+    `triage_mailbox_up`. Under systemd (Type=notify) readiness, reloads and the stop are
+    reported with sd_notify.
     """
 
     def stop_all(signum: int, frame: FrameType | None) -> None:
+        notify("STOPPING=1")
         for daemon in daemons:
             daemon.stop(signum, frame)
 
-    previous = {sig: signal.signal(sig, stop_all) for sig in (signal.SIGTERM, signal.SIGINT)}
+    def reload_all(signum: int, frame: FrameType | None) -> None:
+        logger.info("reloading config and templates (SIGHUP)")
+        notify("RELOADING=1")
+        for daemon in daemons:
+            daemon.request_reload()
+
+    handlers = {signal.SIGTERM: stop_all, signal.SIGINT: stop_all, signal.SIGHUP: reload_all}
+    previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
     codes: dict[str, int] = {}
+    threads = [
+        threading.Thread(target=lambda d=d: codes.__setitem__(d.name, d.serve()), name=d.name, daemon=True)
+        for d in daemons
+    ]
     try:
-        if len(daemons) == 1:
-            codes[daemons[0].name] = daemons[0].serve()
-        else:
-            threads = [
-                threading.Thread(
-                    target=lambda d=d: codes.__setitem__(d.name, d.serve()), name=d.name, daemon=True
-                )
-                for d in daemons
-            ]
+        for thread in threads:
+            thread.start()
+        notify("READY=1")
+        while any(thread.is_alive() for thread in threads):
             for thread in threads:
-                thread.start()
-            while any(thread.is_alive() for thread in threads):
-                for thread in threads:
-                    thread.join(timeout=0.5)  # short joins: the signal handler runs in between
+                thread.join(timeout=0.5)  # short joins: the signal handlers run in between
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    refused = [name for name, code in codes.items() if code == 3]
-    if refused and len(refused) < len(daemons):
-        logger.error("login refused for %s; the other mailboxes were served", ", ".join(refused))
-    return 3 if len(refused) == len(daemons) else 0
+    failed = {name: code for name, code in codes.items() if code}
+    if failed and len(failed) < len(daemons):
+        logger.error("%s stopped on an error; the other mailboxes were served", ", ".join(failed))
+    return max(failed.values()) if len(failed) == len(daemons) else 0
+
+
+def notify(state: str) -> None:
+    """sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET, when systemd set it."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return
+    if address.startswith("@"):
+        address = "\0" + address[1:]  # abstract namespace
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.sendto(state.encode(), address)
+    except OSError as exc:
+        logger.debug("sd_notify %s failed: %s", state, exc)

@@ -43,3 +43,7 @@ class MailboxError(TriageError):
 
 class AuthenticationError(MailboxError):
     """The server refused the login; retrying will not help."""
+
+
+class FolderRefused(MailboxError):
+    """The server refuses a folder triage needs (create or select): retrying will not help."""

@@ -16,7 +16,7 @@ import imapclient
 from imapclient.exceptions import IMAPClientError, LoginError
 
 from triage.domain import MessageRef, RawMessage
-from triage.errors import AuthenticationError, MailboxError
+from triage.errors import AuthenticationError, FolderRefused, MailboxError
 
 logger = logging.getLogger(__name__)
 STOP_CHECK_SECONDS = 1.0
@@ -42,6 +42,40 @@ class ImapSettings:
     sent_folder: str | None = None
 
 
+def connect(settings: ImapSettings, secret: Callable[[], str]) -> imapclient.IMAPClient:
+    """A logged-in connection: TLS with certificate checks (STARTTLS on imap://), then LOGIN or XOAUTH2."""
+    s = settings
+    context = ssl.create_default_context(cafile=str(s.ca_file) if s.ca_file else None)
+    try:
+        client = imapclient.IMAPClient(
+            s.host, port=s.port, ssl=s.scheme == "imaps", ssl_context=context, timeout=s.timeout
+        )
+        client.normalise_times = False  # keep INTERNALDATE's zone
+        if s.scheme == "imap":
+            _upgrade(client, context, s)
+        if s.auth == "xoauth2":
+            client.oauth2_login(s.user, secret())
+        else:
+            client.login(s.user, secret())
+    except LoginError as exc:
+        raise AuthenticationError(f"{s.user}@{s.host}: login refused by the server") from exc
+    except ssl.SSLError as exc:
+        raise MailboxError(f"{s.host}:{s.port}: TLS failed: {exc.reason or exc}") from exc
+    except (OSError, IMAPClientError) as exc:
+        raise MailboxError(f"{s.host}:{s.port}: cannot connect: {exc}") from exc
+    return client
+
+
+def _upgrade(client: imapclient.IMAPClient, context: ssl.SSLContext, s: ImapSettings) -> None:
+    if b"STARTTLS" in client.capabilities():
+        client.starttls(context)
+    elif not (s.is_loopback or s.allow_insecure):
+        raise MailboxError(
+            f"{s.host}:{s.port} offers no STARTTLS; refusing to send the password in clear"
+            " (use imaps:// or set mailbox.allow_insecure)"
+        )
+
+
 class ImapInbox:
     """One connection to one mailbox; `secret` is a password or an OAuth access token."""
 
@@ -49,49 +83,27 @@ class ImapInbox:
         self.settings = settings
         self.name = f"{settings.user}@{settings.host}"
         self.folder = settings.folder
-        self.client = self._connect(secret)
-        self.drafts_folder = self._find_drafts()
-        self.sent_folder = self._find_sent()
-        self.client.select_folder(self.folder, readonly=False)
-
-    def _connect(self, secret: Callable[[], str]) -> imapclient.IMAPClient:
-        s = self.settings
-        context = ssl.create_default_context(cafile=str(s.ca_file) if s.ca_file else None)
+        self.client = connect(settings, secret)
         try:
-            client = imapclient.IMAPClient(
-                s.host, port=s.port, ssl=s.scheme == "imaps", ssl_context=context, timeout=s.timeout
-            )
-            client.normalise_times = False  # keep INTERNALDATE's zone
-            if s.scheme == "imap":
-                self._upgrade(client, context)
-            if s.auth == "xoauth2":
-                client.oauth2_login(s.user, secret())
-            else:
-                client.login(s.user, secret())
-        except LoginError as exc:
-            raise AuthenticationError(f"{self.name}: login refused by the server") from exc
-        except ssl.SSLError as exc:
-            raise MailboxError(f"{s.host}:{s.port}: TLS failed: {exc.reason or exc}") from exc
-        except (OSError, IMAPClientError) as exc:
-            raise MailboxError(f"{s.host}:{s.port}: cannot connect: {exc}") from exc
-        return client
-
-    def _upgrade(self, client: imapclient.IMAPClient, context: ssl.SSLContext) -> None:
-        s = self.settings
-        if b"STARTTLS" in client.capabilities():
-            client.starttls(context)
-        elif not (s.is_loopback or s.allow_insecure):
-            raise MailboxError(
-                f"{s.host}:{s.port} offers no STARTTLS; refusing to send the password in clear"
-                " (use imaps:// or set mailbox.allow_insecure)"
-            )
+            self.drafts_folder = self._find_drafts()
+            self.sent_folder = self._find_sent()
+            self.client.select_folder(self.folder, readonly=False)
+        except Exception:
+            self.close()  # no logged-in connection left behind
+            raise
 
     def _find_drafts(self) -> str:
         configured = self.settings.drafts_folder
         folder = configured or self.client.find_special_folder(imapclient.imapclient.DRAFTS) or "Drafts"
         if not self.client.folder_exists(folder):
             logger.info("creating the drafts folder %s", folder)
-            self.client.create_folder(folder)
+            try:
+                self.client.create_folder(folder)
+            except IMAPClientError as exc:
+                raise FolderRefused(
+                    f"the server refuses to create the drafts folder {folder!r}: {exc}"
+                    " (set mailbox.drafts_folder to a folder that exists)"
+                ) from exc
         return str(folder)
 
     def uidvalidity(self) -> int:
@@ -147,7 +159,11 @@ class ImapInbox:
             return
         items = [{"msg": data, "flags": DRAFT_FLAGS} for data in drafts]
         if b"MULTIAPPEND" in self.client.capabilities():
-            self.client.multiappend(self.drafts_folder, items)
+            # imapclient returns a NO (quota, permissions) instead of raising it
+            response = self.client.multiappend(self.drafts_folder, items)
+            if isinstance(response, tuple) and response and _text(response[0]).upper() in ("NO", "BAD"):
+                detail = " ".join(_text(part) for part in response[1:] if part)
+                raise MailboxError(f"{self.drafts_folder}: the server refused {len(items)} drafts: {detail}")
         else:
             for data in drafts:
                 self.client.append(self.drafts_folder, data, flags=DRAFT_FLAGS)
@@ -232,6 +248,14 @@ class ImapInbox:
             self.client.logout()
         except (OSError, IMAPClientError):
             logger.debug("logout failed", exc_info=True)
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, list | tuple):
+        return " ".join(_text(v) for v in value)
+    return str(value)
 
 
 def _aware(value: datetime) -> datetime:

@@ -80,6 +80,7 @@ class Engine:
     sla: tuple[dict[str, float], float] | None = None
     notify_team: Callable[[str, str], None] | None = None  # (subject, text) to the team, e.g. by SMTP
     follow_up: FollowUp | None = None  # escalation briefs and reminders; None: off
+    only_since: datetime | None = None  # mail that arrived earlier is recorded as skipped, not drafted
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,7 @@ def poll(
     clock: Callable[[], datetime],
     batch_size: int = 200,
     dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> PollResult:
     """Process every message of the folder not yet done; return what happened."""
     cursor = store.cursor(inbox.name, inbox.folder)
@@ -165,12 +167,15 @@ def poll(
             logger.error(
                 "%s: mailbox refused a write (%s); %d messages stay pending", inbox.name, exc, pending
             )
-            break
+            # the rest of the poll writes too: leave it to the next poll, on a sound connection
+            return PollResult(summary, tuple(plans), pending, corrections)
         store.record_done(
             [plan.ref for plan in batch_plans],
             clock(),
             (inbox.name, inbox.folder, Cursor(uidvalidity, max(batch))),
         )
+        if progress is not None:
+            progress(len(batch), len(todo))
     if not todo and not dry_run:
         last = max(uids, default=above)
         store.record_done([], clock(), (inbox.name, inbox.folder, Cursor(uidvalidity, last)))
@@ -186,9 +191,10 @@ def plan_batch(raws: Sequence[RawMessage], engine: Engine, store: Store, now: da
     """Parse, screen, classify (one model call per batch), decide and draft."""
     parsed: dict[MessageRef, ParsedMessage] = {}
     failures: dict[MessageRef, str] = {}
-    small = [raw for raw in raws if raw.size <= engine.max_message_bytes]
+    old = {raw.ref for raw in raws if engine.only_since is not None and raw.internaldate < engine.only_since}
+    small = [raw for raw in raws if raw.size <= engine.max_message_bytes and raw.ref not in old]
     for raw in raws:
-        if raw.size > engine.max_message_bytes:
+        if raw.size > engine.max_message_bytes and raw.ref not in old:
             failures[raw.ref] = f"too large: {raw.size} bytes > limit {engine.max_message_bytes}"
     datas, dates = [raw.data for raw in small], [raw.internaldate for raw in small]
     if engine.executor is not None and len(small) >= PARALLEL_MIN:
@@ -215,6 +221,15 @@ def plan_batch(raws: Sequence[RawMessage], engine: Engine, store: Store, now: da
     seen_keys: dict[str, MessageRef] = {}
     for raw in raws:
         ref = raw.ref
+        if ref in old:
+            assert engine.only_since is not None
+            reason = (
+                f"arrived {raw.internaldate:%Y-%m-%d}, before mailbox.only_since {engine.only_since:%Y-%m-%d}"
+            )
+            plans.append(
+                MessagePlan(ref, Outcome.SKIPPED, reason, _record(ref, None, None, Outcome.SKIPPED, reason))
+            )
+            continue
         if ref in failures:
             plans.append(_failed(ref, failures[ref], raw))
             continue

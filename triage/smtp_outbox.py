@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -28,6 +30,22 @@ class SmtpSettings:
 
 def send(settings: SmtpSettings, password: str | None, message: EmailMessage) -> None:
     """Send one message; raises MailboxError with the reason when the server refuses."""
+    with _session(settings, password) as client:
+        try:
+            client.send_message(message)
+        except (smtplib.SMTPException, OSError) as exc:
+            raise MailboxError(f"SMTP {settings.host}:{settings.port}: {exc}") from exc
+    logger.info("sent %r to %s", message["Subject"], message["To"])
+
+
+def verify(settings: SmtpSettings, password: str | None) -> None:
+    """Connect, secure and log in as `send` would, send nothing; MailboxError says what failed."""
+    with _session(settings, password):
+        pass
+
+
+@contextmanager
+def _session(settings: SmtpSettings, password: str | None) -> Iterator[smtplib.SMTP]:
     context = ssl.create_default_context(cafile=str(settings.ca_file) if settings.ca_file else None)
     try:
         if settings.scheme == "smtps":
@@ -48,9 +66,8 @@ def send(settings: SmtpSettings, password: str | None, message: EmailMessage) ->
                     )
             if settings.user and password:
                 client.login(settings.user, password)
-            client.send_message(message)
+            yield client
     except smtplib.SMTPAuthenticationError as exc:
         raise MailboxError(f"SMTP {settings.host}: login refused ({exc.smtp_code})") from exc
     except (smtplib.SMTPException, OSError) as exc:
         raise MailboxError(f"SMTP {settings.host}:{settings.port}: {exc}") from exc
-    logger.info("sent %r to %s", message["Subject"], message["To"])

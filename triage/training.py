@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +21,7 @@ from triage.evaluation import report
 from triage.parsing import new_text
 
 logger = logging.getLogger(__name__)
+EVAL_CHUNK = 1000
 
 SEED = 0
 FOLDS = 5
@@ -62,10 +63,19 @@ def train(examples: Sequence[Example]) -> Any:
 
 
 def evaluate(
-    classifier: Classifier, examples: Sequence[Example], threshold: float, escalation_floor: float = 0.0
+    classifier: Classifier,
+    examples: Sequence[Example],
+    threshold: float,
+    escalation_floor: float = 0.0,
+    progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Figures for the classifier on labeled examples, with the escalation floor applied."""
-    results = classifier.classify(texts_of(examples), explain=0)
+    texts = texts_of(examples)
+    results = []
+    for start in range(0, len(texts), EVAL_CHUNK):  # in chunks, so a bar can move
+        results.extend(classifier.classify(texts[start : start + EVAL_CHUNK], explain=0))
+        if progress is not None:
+            progress(len(texts[start : start + EVAL_CHUNK]))
     floored = [
         escalation_floor > 0
         and r.label.value != "escalation"
