@@ -114,11 +114,16 @@ def test_an_escalation_goes_to_the_first_matching_route_and_its_promise() -> Non
         parse(msg("I was charged twice, chargeback next"), NOW), model_says(Label.ESCALATION, 0.9), policy
     )
     assert charged.owner is not None and charged.reply_within_hours == 2
-    assert (charged.owner.describe(), charged.owner.address) == ("Priya Shah, our payments lead", "priya@x.example")
+    assert (charged.owner.describe(), charged.owner.address) == (
+        "Priya Shah, our payments lead",
+        "priya@x.example",
+    )
     other = decide(parse(msg("my account was hacked"), NOW), model_says(Label.ESCALATION, 0.9), policy)
     assert other.owner is not None and other.reply_within_hours is None
     assert other.owner.describe() == "Dana Reyes, our customer care lead"
     fix = decide(parse(msg("charged twice?"), NOW), model_says(Label.SMALL_FIX, 0.9), policy)
     assert fix.owner is None
     complaint = decide(parse(msg("charged twice, awful"), NOW), model_says(Label.COMPLAINT, 0.9), policy)
-    assert complaint.owner == payments.owner and complaint.reply_within_hours is None, "complaints are owned too"
+    assert complaint.owner == payments.owner and complaint.reply_within_hours is None, (
+        "complaints are owned too"
+    )

@@ -214,10 +214,7 @@ def poller(config: config_module.Config, engine: Engine) -> Callable[[datetime],
 
 
 def received_mail(smtp: SmtpServer) -> list[EmailMessage]:
-    return [
-        email.message_from_bytes(data, policy=email.policy.default)
-        for data in smtp.received
-    ]
+    return [email.message_from_bytes(data, policy=email.policy.default) for data in smtp.received]
 
 
 def test_an_escalation_reaches_its_owner_with_the_facts_and_is_followed_up_until_resolved(
