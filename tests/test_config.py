@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import REPO
 from triage import config
 from triage.cli import main
 from triage.errors import ConfigError
@@ -22,12 +24,43 @@ def test_the_shipped_config_yaml_is_valid() -> None:
     assert shipped.mailbox.scheme == "maildir"
 
 
-def test_every_settings_key_is_documented_in_config_yaml() -> None:
-    text = (Path(__file__).parent.parent / "config.yaml").read_text()
-    for section_name, section in config.Settings.model_fields.items():
-        assert f"\n{section_name}:" in text
-        for key in section.annotation.model_fields:  # type: ignore[union-attr]
-            assert f"  {key}:" in text, f"{section_name}.{key} is not documented"
+def documented_keys(text: str) -> dict[str, str]:
+    """section.key -> its comment in config.yaml (the comment lines right above it, or inline)."""
+    keys: dict[str, str] = {}
+    section, comments = "", []
+    for line in text.splitlines():
+        if re.match(r"^[a-z_]+:", line):
+            section, comments = line.split(":")[0], []
+        elif match := re.match(r"^  ([a-z_]+):(.*)$", line):
+            inline = match.group(2).split(" # ", 1)[1] if " # " in match.group(2) else ""
+            keys[f"{section}.{match.group(1)}"] = " ".join([*comments, inline]).strip()
+            comments = []
+        elif comment := re.match(r"^\s*# ?(.*)$", line):
+            comments.append(comment.group(1))
+        elif not line.strip():
+            comments = []
+    return keys
+
+
+def settings_keys() -> list[str]:
+    return [
+        f"{name}.{key}"
+        for name, section in config.Settings.model_fields.items()
+        for key in section.annotation.model_fields  # type: ignore[union-attr]
+    ]
+
+
+def test_every_settings_key_is_explained_in_its_section_of_config_yaml() -> None:
+    documented = documented_keys((REPO / "config.yaml").read_text())
+    for key in settings_keys():
+        assert documented.get(key), f"{key} has no comment in config.yaml"
+    assert "mailboxes" in (REPO / "config.yaml").read_text()
+
+
+def test_every_settings_key_is_in_the_readmes_reference() -> None:
+    readme = (REPO / "README.md").read_text()
+    for key in settings_keys():
+        assert f"`{key}`" in readme, f"{key} is not in the README's configuration reference"
 
 
 @pytest.mark.parametrize(

@@ -161,8 +161,8 @@ def build_reply(
     if message.message_id and message.message_id not in references:
         references.append(message.message_id)
     headers = [
-        ("From", formataddr((_single_line(settings.team_name), settings.team_address), "utf-8")),
-        ("To", formataddr((to_name, to_address), "utf-8")),
+        ("From", _address(_single_line(settings.team_name), settings.team_address)),
+        ("To", _address(to_name, to_address)),
         ("Subject", _encode(subject)),
         ("Date", format_datetime(now)),
         ("Message-ID", message_id),
@@ -190,10 +190,19 @@ def build_reply(
     )
 
 
+def _address(name: str, address: str) -> str:
+    """Name <address>; an internationalized address (RFC 6532) is kept as UTF-8, never a crash."""
+    try:
+        return formataddr((name, address), "utf-8")
+    except UnicodeEncodeError:
+        named = formataddr((name, "x@x.invalid"), "utf-8").rsplit(" <", 1)[0] if name else ""
+        return f"{named} <{address}>" if named else address
+
+
 def _encode(value: str) -> str:
-    """RFC 2047 for non-ASCII, folded with CRLF."""
+    """RFC 2047 for non-ASCII (and for text that merely looks encoded), folded with CRLF."""
     value = _single_line(value)
-    if value.isascii():
+    if value.isascii() and "=?" not in value:
         return _fold(value)
     return Header(value, "utf-8", maxlinelen=76, header_name="Subject").encode(linesep="\r\n")
 

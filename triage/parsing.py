@@ -42,6 +42,8 @@ _ISO2022_ESCAPE = re.compile(r"\x1b[\$\(][@BJ]")
 _SIGNATURE = re.compile(r"(?m)^-- ?$")
 _WS = re.compile(r"[ \t]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
+# addresses are read before RFC 2047 is decoded, so a display name can never change them
+ADDRESS_HEADERS = frozenset({"from", "reply-to", "to", "cc", "sender"})
 
 
 def parse(data: bytes, internaldate: datetime) -> ParsedMessage:
@@ -113,17 +115,34 @@ def _read_headers(data: bytes) -> dict[str, list[str]]:
     message = email.parser.HeaderParser(policy=email.policy.compat32).parsestr(text)
     headers: dict[str, list[str]] = {}
     for name, value in message.items():
-        headers.setdefault(name.lower(), []).append(_decode_header_value(value))
+        key = name.lower()
+        raw = str(value).replace("\r", " ").replace("\n", " ")
+        headers.setdefault(key, []).append(raw if key in ADDRESS_HEADERS else _decode_header_value(value))
     return headers
 
 
 def _decode_header_value(value: Any) -> str:
+    """RFC 2047 decoded, on one line. A word in an unknown charset is read as UTF-8 with
+    replacement rather than kept encoded: a reader would decode it again, line breaks and all."""
     raw = str(value)
     try:
         decoded = str(email.header.make_header(email.header.decode_header(raw)))
-    except (UnicodeError, LookupError, ValueError, email.errors.HeaderParseError):
-        decoded = raw
+    except (UnicodeError, LookupError, ValueError, email.errors.MessageError):
+        try:
+            decoded = "".join(
+                part if isinstance(part, str) else _decode_part(part, charset)
+                for part, charset in email.header.decode_header(raw)
+            )
+        except (UnicodeError, LookupError, ValueError, email.errors.MessageError):
+            decoded = raw.replace("=?", "= ?")
     return decoded.replace("\r", " ").replace("\n", " ")
+
+
+def _decode_part(part: bytes, charset: str | None) -> str:
+    try:
+        return part.decode(charset or "ascii")
+    except (LookupError, UnicodeError, ValueError):
+        return part.decode("utf-8", errors="replace")
 
 
 def _decode_8bit(raw: bytes) -> str:
@@ -150,8 +169,9 @@ def _message_id(value: str | None) -> str | None:
 
 
 def _parse_addresses(values: list[str]) -> list[tuple[str, str]]:
+    """(display name, address) pairs: parsed from the raw header, then each name decoded."""
     return [
-        (_unfold(name), address.strip().lower())
+        (_unfold(_decode_header_value(name)), address.strip().lower())
         for name, address in email.utils.getaddresses(values)
         if "@" in address
     ]
@@ -162,9 +182,9 @@ def _sender(values: list[str]) -> Address:
     pairs = email.utils.getaddresses(values)
     for name, address in pairs:
         if address.strip():
-            return Address(name=_unfold(name), address=address.strip().lower())
+            return Address(name=_unfold(_decode_header_value(name)), address=address.strip().lower())
     name = pairs[0][0] if pairs and pairs[0][0] else values[0]
-    return Address(name=_unfold(name), address="")
+    return Address(name=_unfold(_decode_header_value(name)), address="")
 
 
 def _first_email(values: list[str]) -> str | None:
@@ -182,11 +202,11 @@ def _date(value: str | None, internaldate: datetime) -> tuple[datetime, bool]:
         return fallback.astimezone(UTC), False
     try:
         parsed = email.utils.parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError):
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC), True
+    except (TypeError, ValueError, IndexError, OverflowError):  # OverflowError: year 9999 and a zone
         return fallback.astimezone(UTC), False
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC), True
 
 
 def _plain_text(mail: Any) -> str:
@@ -210,7 +230,7 @@ def _stdlib_text(data: bytes) -> str:
         charset = part.get_content_charset() or "utf-8"
         try:
             content = payload.decode(charset, errors="replace")
-        except LookupError:
+        except (LookupError, ValueError):  # unknown charset, or a NUL in its name
             content = _decode_8bit(payload)
         is_html = part.get_content_subtype() == "html"
         texts.append(_html_to_text(content) if is_html else content)
