@@ -409,3 +409,44 @@ def test_eval_shows_progress_on_a_terminal_and_is_quiet_otherwise(tmp_path: Path
         text=True,
     )
     assert piped.returncode == 0 and "eval:" not in piped.stderr and "macro-F1" in piped.stdout
+
+
+def test_init_on_a_terminal_asks_for_what_is_missing_with_sensible_defaults() -> None:
+    from triage.wizard import Answers, complete, mailbox_url
+
+    asked: list[str] = []
+
+    def ask(question: str, default: str) -> str:
+        asked.append(question)
+        return {"the support mailbox's address (support@example.com)": "help@outlook.com"}.get(question, "")
+
+    answers = complete(Answers(token_command="get-token"), ask)
+    assert mailbox_url(answers) == "imaps://help%40outlook.com@outlook.office365.com:993/INBOX"
+    assert answers.auth == "xoauth2", "Microsoft 365 needs OAuth: the default offered"
+    assert answers.team_address == "help@outlook.com" and answers.team_name == "Support Team"
+    assert any("weekly report" in q for q in asked)
+
+
+def test_under_systemd_the_passwords_come_from_the_credentials_directory(tmp_path: Path) -> None:
+    (tmp_path / "imap-password").write_text("imap-s3cret\n")
+    (tmp_path / "smtp-password").write_text("smtp-s3cret\n")
+    environ = {"CREDENTIALS_DIRECTORY": str(tmp_path)}
+    assert config_module.read_password(config_module.MailboxSettings(), environ) == "imap-s3cret"
+    assert config_module.read_smtp_password(config_module.ReportSettings(), environ) == "smtp-s3cret"
+
+
+def test_a_daemon_that_cannot_read_its_password_exits_with_the_config_error_code(
+    dovecot: Dovecot, imap_user: str, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path, dovecot, imap_user, mailbox={"password_file": str(tmp_path / "gone")})
+    env = {k: v for k, v in os.environ.items() if k not in ("TRIAGE_PASSWORD", "TRIAGE_MAILBOX")}
+    done = subprocess.run(
+        [sys.executable, "-m", "triage", "--config", str(config), "run"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr  # systemd: RestartPreventExitStatus=2, shown as failed
+    assert "mailbox.password_file" in done.stderr

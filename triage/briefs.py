@@ -164,8 +164,15 @@ def compose_brief(
         if facts.customer_name
         else (facts.customer_address)
     )
+    opening = f"{owner.name}, this escalation is yours until it is solved."
+    if not owner.address:
+        opening = (
+            f"For {owner.name}: this escalation needs an owner with the authority to act. No address is"
+            " configured for them, so it came to the team address; set routing.default_owner (or a"
+            " route's owner) so briefs reach a person."
+        )
     lines = [
-        f"{owner.name}, this escalation is yours until it is solved.",
+        opening,
         "",
         "Facts",
         f"- Received: {_when(facts.received_at, tz)}",

@@ -632,7 +632,10 @@ def cmd_model(args: argparse.Namespace, redactor: RedactSecrets) -> int:
 def cmd_eval(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     config = load_config_or_defaults(args)
     classifier = model_store.load_active(config.model_dir, model_store.team_dir(config.database))
-    data = read_csv(args.data)
+    try:
+        data = read_csv(args.data)
+    except (OSError, ValueError) as exc:
+        raise ConfigError("--data", "a readable CSV with body and label columns", str(exc)) from None
     floor = (
         config.settings.classifier.escalation_floor
         if args.escalation_floor is None

@@ -24,7 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from triage.domain import LABELS
-from triage.errors import ConfigError
+from triage.errors import ConfigError, MailboxError
 from triage.smtp_outbox import SmtpSettings
 
 MAILBOX_ENV = "TRIAGE_MAILBOX"
@@ -470,9 +470,19 @@ def read_password(settings: MailboxSettings, environ: Mapping[str, str], variabl
     if settings.password_file is not None:
         return _read_secret_file("mailbox.password_file", settings.password_file)
     password = environ.get(PASSWORD_ENV)
-    if not password:
-        raise ConfigError(PASSWORD_ENV, "the mailbox password in the environment or a password_file", None)
-    return password
+    if password:
+        return password
+    credential = _credential(environ, "imap-password")
+    if credential is not None:
+        return _read_secret_file("$CREDENTIALS_DIRECTORY/imap-password", credential)
+    raise ConfigError(PASSWORD_ENV, "the mailbox password in the environment or a password_file", None)
+
+
+def _credential(environ: Mapping[str, str], name: str) -> Path | None:
+    """A secret systemd hands over with LoadCredential=NAME:... ($CREDENTIALS_DIRECTORY/NAME)."""
+    directory = environ.get("CREDENTIALS_DIRECTORY")
+    path = Path(directory) / name if directory else None
+    return path if path is not None and path.exists() else None
 
 
 SMTP_PASSWORD_ENV = "TRIAGE_SMTP_PASSWORD"
@@ -503,6 +513,9 @@ def smtp_settings(report: ReportSettings) -> SmtpSettings:
 def read_smtp_password(report: ReportSettings, environ: Mapping[str, str]) -> str | None:
     if report.smtp_password_file is not None:
         return _read_secret_file("report.smtp_password_file", report.smtp_password_file)
+    credential = _credential(environ, "smtp-password")
+    if not environ.get(SMTP_PASSWORD_ENV) and credential is not None:
+        return _read_secret_file("$CREDENTIALS_DIRECTORY/smtp-password", credential)
     return environ.get(SMTP_PASSWORD_ENV) or None
 
 
@@ -515,10 +528,12 @@ def read_oauth_token(settings: MailboxSettings) -> str:
         done = subprocess.run(
             shlex.split(settings.oauth_token_command), capture_output=True, text=True, timeout=60, check=True
         )
-    except (OSError, subprocess.SubprocessError) as exc:
+    except OSError as exc:
         raise ConfigError(
-            "mailbox.oauth_token_command", "a command that prints an access token", type(exc).__name__
+            "mailbox.oauth_token_command", "a command that prints an access token", f"{exc.strerror}"
         ) from None
+    except subprocess.SubprocessError as exc:  # failed or timed out: often the network, so retried
+        raise MailboxError(f"mailbox.oauth_token_command failed ({type(exc).__name__}); will retry") from None
     token = done.stdout.strip()
     if not token:
         raise ConfigError("mailbox.oauth_token_command", "a command that prints an access token", "no output")

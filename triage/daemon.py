@@ -27,7 +27,7 @@ from tenacity.stop import stop_base
 
 from triage.classifier import Classifier
 from triage.domain import PollSummary
-from triage.errors import AuthenticationError, FolderRefused, MailboxError
+from triage.errors import AuthenticationError, ConfigError, FolderRefused, MailboxError
 from triage.pipeline import Engine, poll
 from triage.ports import Inbox
 from triage.prometheus import PollMetrics
@@ -143,6 +143,16 @@ class Daemon:
             if self.metrics is not None:
                 self.metrics.record_failure()
             return 4
+        except ConfigError as exc:  # e.g. the password file went missing
+            logger.error("%s: configuration error: %s", self.name, exc)
+            if self.metrics is not None:
+                self.metrics.record_failure()
+            return 2
+        except Exception:  # never a silent clean exit: the service manager must see the failure
+            logger.exception("%s: stopped by an unexpected error", self.name)
+            if self.metrics is not None:
+                self.metrics.record_failure()
+            return 1
         finally:
             self._disconnect()
         logger.info("%s: stopped after %d polls", self.name, self.polls)
@@ -167,7 +177,7 @@ class Daemon:
             if inbox is None:
                 return None
             result = poll(inbox, self.store, self.engine, self.clock, batch_size=self.batch_size)
-        except (AuthenticationError, FolderRefused):
+        except (AuthenticationError, FolderRefused, ConfigError):
             raise
         except CONNECTION_ERRORS as exc:
             logger.warning("%s: mailbox connection lost: %s; will reconnect", self.name, exc)
