@@ -127,8 +127,8 @@ def test_a_mailbox_that_is_down_or_refuses_the_login_never_stalls_the_others(
         append(dovecot, good, 0)
         assert wait_for_drafts(dovecot, good, 1, timeout=20) == 1, log.read_text()
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-        assert 'triage_mailbox_up{mailbox="%s@127.0.0.1"} 1.0' % good in metrics
-        assert 'triage_mailbox_up{mailbox="%s@127.0.0.1"} 0.0' % refused in metrics
+        assert f'triage_mailbox_up{{mailbox="{good}@127.0.0.1"}} 1.0' in metrics
+        assert f'triage_mailbox_up{{mailbox="{refused}@127.0.0.1"}} 0.0' in metrics
         daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(timeout=15) == 0
     finally:

@@ -32,3 +32,18 @@ def test_cursor_advances_with_the_batch(db_path: Path) -> None:
     store.record_done([ref], NOW, ("m", "INBOX", Cursor(7, 3)))
     assert store.cursor("m", "INBOX") == Cursor(7, 3)
     assert store.finished_uids("m", "INBOX", 7, 0) == {3}
+
+
+def test_a_batch_that_fails_half_way_writes_nothing(db_path: Path) -> None:
+    import sqlite3
+
+    import pytest
+
+    store = Store(db_path)
+    good = [MessageRef("m", "INBOX", 1, uid) for uid in range(1, 6)]
+    broken = MessageRef("m", "INBOX", 1, object())  # type: ignore[arg-type]  # cannot be bound: row 6 fails
+    with pytest.raises(sqlite3.Error):
+        store.record_received([*good, broken], datetime(2026, 11, 22, tzinfo=UTC))
+    assert store.messages() == [], "the five rows before the failure are rolled back too"
+    store.record_received(good, datetime(2026, 11, 22, tzinfo=UTC))
+    assert len(store.messages()) == 5

@@ -431,7 +431,25 @@ def cmd_demo(args: argparse.Namespace, redactor: RedactSecrets) -> int:
                 "signature": "Alice\nNorthwind Outfitters Support",
             },
             "rules": {"escalation_keywords": DEMO_ESCALATION_KEYWORDS},
-            "drafting": {"escalation_owner": "Dana Reyes, our customer care lead"},
+            "routing": {
+                "default_owner": {
+                    "name": "Dana Reyes",
+                    "address": "dana@northwind.example",
+                    "role": "customer care lead",
+                },
+                "routes": [
+                    {
+                        "name": "payments",
+                        "keywords": ["charged twice", "chargeback", "refund", "payment", "fraud"],
+                        "owner": {
+                            "name": "Priya Shah",
+                            "address": "priya@northwind.example",
+                            "role": "payments lead",
+                        },
+                        "reply_within_hours": 4,
+                    }
+                ],
+            },
             "state": {"database": str(target / "state.sqlite3")},
         },
         {},
@@ -446,7 +464,12 @@ def cmd_demo(args: argparse.Namespace, redactor: RedactSecrets) -> int:
         inbox.close()
         store.close()
     print_result(result, dry_run=False)
-    print(f"\nDrafts (one file each, ready to review): {maildir / '.Drafts' / 'cur'}")
+    drafts = [path.read_bytes() for path in (maildir / ".Drafts" / "cur").iterdir()]
+    briefs = sum(1 for data in drafts if b"X-Triage: brief" in data)
+    print(
+        f"\nDrafts (one file each, ready to review): {maildir / '.Drafts' / 'cur'}\n"
+        f"  {len(drafts) - briefs} replies to customers, {briefs} escalation briefs for their owners"
+    )
     print(f"State database: {target / 'state.sqlite3'}")
     print(f"Model: {engine.classifier.version}   Run it again: the second run adds nothing.")
     return EXIT_OK

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -294,6 +295,17 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All or nothing. (`with connection:` does not BEGIN in autocommit mode, so it is not used.)"""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
     def migrate(self) -> list[str]:
         """Apply the migrations not yet applied, in order; return their names."""
         self.db.execute(
@@ -304,15 +316,10 @@ class Store:
         for name, sql in MIGRATIONS:
             if name in done:
                 continue
-            self.db.execute("BEGIN")
-            try:
+            with self.transaction():
                 for statement in filter(str.strip, sql.split(";")):
                     self.db.execute(statement)
                 self.db.execute("INSERT INTO migrations VALUES (?, datetime('now'))", (name,))
-                self.db.execute("COMMIT")
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
             logger.info("applied migration %s", name)
             applied.append(name)
         return applied
@@ -364,7 +371,7 @@ class Store:
 
     def record_received(self, refs: Sequence[MessageRef], now: datetime) -> None:
         """Note every message seen before any work on it, so nothing goes unaccounted."""
-        with self.db:
+        with self.transaction():
             self.db.executemany(
                 "INSERT OR IGNORE INTO messages (mailbox, folder, uidvalidity, uid, first_seen_at)"
                 " VALUES (?, ?, ?, ?, ?)",
@@ -402,7 +409,7 @@ class Store:
             )
             for r in records
         ]
-        with self.db:
+        with self.transaction():
             self.db.executemany(
                 "UPDATE messages SET message_key = ?, message_id = ?, thread_id = ?, sender = ?,"
                 " subject = ?, received_at = ?, label = ?, confidence = ?, model_version = ?,"
@@ -417,7 +424,7 @@ class Store:
         self, refs: Sequence[MessageRef], now: datetime, cursor: tuple[str, str, Cursor] | None
     ) -> None:
         """Mark a batch done and advance the folder's cursor, in one transaction."""
-        with self.db:
+        with self.transaction():
             self.db.executemany(
                 "UPDATE messages SET status = 'done', done_at = ?"
                 " WHERE mailbox = ? AND folder = ? AND uidvalidity = ? AND uid = ?",
@@ -447,7 +454,7 @@ class Store:
         return str(row[0]) if row else None
 
     def record_correction(self, correction: Correction) -> None:
-        with self.db:
+        with self.transaction():
             self.db.execute(
                 "INSERT INTO corrections (mailbox, message_id, label, previous_label, source, who, at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -491,7 +498,7 @@ class Store:
         return {int(r[0]): str(r[1]) for r in rows}
 
     def mark_answered(self, mailbox: str, message_ids: Sequence[str], at: datetime) -> None:
-        with self.db:
+        with self.transaction():
             self.db.executemany(
                 "UPDATE messages SET answered_at = ?"
                 " WHERE mailbox = ? AND message_id = ? AND answered_at IS NULL",
@@ -519,7 +526,7 @@ class Store:
 
     def record_replies(self, replies: Sequence[Reply], cursor: tuple[str, str, Cursor]) -> None:
         """Store a batch of the team's replies and advance the Sent folder's cursor, atomically."""
-        with self.db:
+        with self.transaction():
             self.db.executemany(
                 "INSERT OR IGNORE INTO replies (mailbox, folder, uidvalidity, uid, message_id, in_reply_to,"
                 " refs, customer, subject, sent_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -569,7 +576,7 @@ class Store:
     def record_snapshot(
         self, mailbox: str, at: datetime, open_count: int, oldest_hours: float | None
     ) -> None:
-        with self.db:
+        with self.transaction():
             self.db.execute(
                 "INSERT INTO snapshots VALUES (?, ?, ?, ?)",
                 (mailbox, at.isoformat(), open_count, oldest_hours),
@@ -590,7 +597,7 @@ class Store:
         return row.fetchone() is not None
 
     def record_report_sent(self, mailbox: str, week: str, at: datetime, recipients: Sequence[str]) -> None:
-        with self.db:
+        with self.transaction():
             self.db.execute(
                 "INSERT OR REPLACE INTO reports_sent VALUES (?, ?, ?, ?)",
                 (mailbox, week, at.isoformat(), ", ".join(recipients)),
@@ -616,7 +623,7 @@ class Store:
     def record_holding_draft(
         self, mailbox: str, message_id: str, draft_message_id: str, at: datetime
     ) -> None:
-        with self.db:
+        with self.transaction():
             self.db.execute(
                 "INSERT OR IGNORE INTO holding_drafts VALUES (?, ?, ?, ?)",
                 (mailbox, message_id, draft_message_id, at.isoformat()),
@@ -646,7 +653,7 @@ class Store:
 
     def resolve(self, mailbox: str, message_id: str, at: datetime, who: str | None) -> bool:
         """Mark a triaged message's problem solved; False when it is unknown or already resolved."""
-        with self.db:
+        with self.transaction():
             done = self.db.execute(
                 "UPDATE messages SET resolved_at = ?, resolved_by = ? WHERE mailbox = ? AND message_id = ?"
                 " AND resolved_at IS NULL AND label IS NOT NULL",
@@ -698,7 +705,7 @@ class Store:
     def record_notice(
         self, mailbox: str, message_id: str, kind: str, number: int, recipient: str, at: datetime
     ) -> None:
-        with self.db:
+        with self.transaction():
             self.db.execute(
                 "INSERT OR IGNORE INTO notices VALUES (?, ?, ?, ?, ?, ?)",
                 (mailbox, message_id, kind, number, recipient, at.isoformat()),
