@@ -36,7 +36,8 @@ def documented_keys(text: str) -> dict[str, str]:
             keys[f"{section}.{match.group(1)}"] = " ".join([*comments, inline]).strip()
             comments = []
         elif comment := re.match(r"^\s*# ?(.*)$", line):
-            comments.append(comment.group(1))
+            if not re.match(r"^(\s|-\s|[a-z_]+:(\s|$))", comment.group(1)):  # not a commented-out example
+                comments.append(comment.group(1))
         elif not line.strip():
             comments = []
     return keys

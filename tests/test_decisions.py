@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
+from tests.conftest import REPO
 from triage.classifier import Rules
 from triage.decisions import Policy, decide
 from triage.domain import Action, Classification, Label
@@ -127,3 +130,42 @@ def test_an_escalation_goes_to_the_first_matching_route_and_its_promise() -> Non
     assert complaint.owner == payments.owner and complaint.reply_within_hours is None, (
         "complaints are owned too"
     )
+
+
+def test_a_route_can_match_a_pattern_and_take_only_some_classes() -> None:
+    from triage.domain import Owner
+    from triage.routing import Route
+
+    orders = Route("orders", Owner("Omar"), patterns=(r"order\s+#?NW-\d+",), labels=("escalation",))
+    complaints = Route("complaints", Owner("Cleo"), labels=("complaint",))  # by class alone
+    policy = Policy(
+        POLICY.team_addresses,
+        POLICY.rules,
+        0.6,
+        True,
+        routes=(orders, complaints),
+        default_route=Route("default", Owner("Dana")),
+    )
+    escalated = decide(
+        parse(msg("about order #NW-4821, this is fraud"), NOW), model_says(Label.ESCALATION, 0.9), policy
+    )
+    assert escalated.owner == Owner("Omar")
+    other = decide(parse(msg("my account was hacked"), NOW), model_says(Label.ESCALATION, 0.9), policy)
+    assert other.owner == Owner("Dana")
+    complaint = decide(
+        parse(msg("about order NW-4821, awful"), NOW), model_says(Label.COMPLAINT, 0.9), policy
+    )
+    assert complaint.owner == Owner("Cleo"), "the orders route takes escalations only"
+
+
+def test_a_route_pattern_that_does_not_compile_is_a_config_error() -> None:
+    from triage import config
+    from triage.errors import ConfigError
+
+    raw = {
+        "mailbox": {"url": "imaps://u@h/INBOX"},
+        "routing": {"routes": [{"name": "x", "owner": {"name": "O"}, "patterns": ["(unclosed"]}]},
+    }
+    with pytest.raises(ConfigError) as error:
+        config.from_mapping(raw, {}, REPO)
+    assert error.value.key == "routing.routes.0.patterns"

@@ -183,6 +183,8 @@ def build_policy(config: Config, thresholds: Mapping[str, float] | None = None) 
                 tuple(r.keywords),
                 tuple(d.lower() for d in r.domains),
                 r.reply_within_hours,
+                tuple(r.patterns),
+                tuple(r.labels),
             )
             for r in s.routing.routes
         ),

@@ -8,6 +8,7 @@ OAuth token from a file or a command.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 from collections.abc import Mapping
@@ -130,7 +131,19 @@ class RouteSettings(_Section):
     owner: OwnerSettings
     keywords: list[str] = []
     domains: list[str] = []
+    patterns: list[str] = []
+    labels: list[Literal["complaint", "escalation"]] = ["complaint", "escalation"]
     reply_within_hours: Annotated[float, Field(gt=0)] | None = None
+
+    @field_validator("patterns")
+    @classmethod
+    def _compiles(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"regular expressions; {pattern!r}: {exc}") from None
+        return value
 
 
 class RoutingSettings(_Section):

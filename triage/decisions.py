@@ -37,7 +37,7 @@ def decide(message: ParsedMessage, predicted: Classification | None, policy: Pol
     result = decide_label(message, predicted, policy.rules, policy.escalation_floor)
     owner, within = None, None
     if result.label in (Label.ESCALATION, Label.COMPLAINT) and policy.default_route is not None:
-        chosen = route(message, policy.routes, policy.default_route)
+        chosen = route(message, result.label.value, policy.routes, policy.default_route)
         owner = chosen.owner
         within = chosen.reply_within_hours if result.label is Label.ESCALATION else None
     if result.by_rule:
