@@ -115,6 +115,8 @@ LAYERS = {
     "wizard": 4,
     "prometheus": 4,
     "cli": 5,
+    "commandline": 1,
+    "entry": 6,
     "__main__": 6,
     "__init__": 0,
 }
@@ -157,3 +159,24 @@ def test_modules_import_only_from_layers_below(module: str) -> None:
                     assert parts[1] not in {"store", "imap_inbox", "maildir_inbox", "app", "config"}
             if module in PURE:
                 assert parts[0] not in IMPURE_MODULES, f"pure module {module} imports {name}"
+
+
+def test_every_command_runs_a_handler_that_exists() -> None:
+    from triage import cli
+    from triage.commandline import build_parser
+
+    commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    for name, sub in commands.items():
+        assert callable(getattr(cli, sub.get_default("handler"))), name
+
+
+def test_help_does_not_load_the_model_stack() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom triage.entry import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('sklearn', 'skops', 'matplotlib', 'mailparser') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert done.stdout.strip().splitlines()[-1] == "[]"

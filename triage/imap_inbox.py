@@ -20,6 +20,8 @@ from triage.errors import AuthenticationError, FolderRefused, MailboxError
 
 logger = logging.getLogger(__name__)
 STOP_CHECK_SECONDS = 1.0
+SEARCH_ONE_BY_ONE = 8
+IDLE_SESSION_SECONDS = 10.0
 
 FETCH_BATCH = 200
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
@@ -84,6 +86,7 @@ class ImapInbox:
         self.name = f"{settings.user}@{settings.host}"
         self.folder = settings.folder
         self.client = connect(settings, secret)
+        self.uidnext_listed = 0
         try:
             self.drafts_folder = self._find_drafts()
             self.sent_folder = self._find_sent()
@@ -115,7 +118,9 @@ class ImapInbox:
         return str(folder) if folder and self.client.folder_exists(folder) else None
 
     def list_uids(self, above: int) -> tuple[int, list[int]]:
-        uidvalidity = self.uidvalidity()
+        status = self.client.folder_status(self.folder, [b"UIDVALIDITY", b"UIDNEXT"])
+        uidvalidity = int(status[b"UIDVALIDITY"])
+        self.uidnext_listed = int(status[b"UIDNEXT"])  # mail from here on is new to the next wait
         self.client.noop()
         # "n:*" always matches the highest UID, even below n: filter (RFC 3501 6.4.8)
         found = self.client.search(["UID", f"{above + 1}:*"])
@@ -148,6 +153,8 @@ class ImapInbox:
     def drafts_present(self, message_ids: Sequence[str]) -> set[str]:
         if not message_ids:
             return set()
+        if len(message_ids) > SEARCH_ONE_BY_ONE:  # each SEARCH reads the folder: read it once instead
+            return set(message_ids) & set(self.folder_message_ids(self.drafts_folder))
         self.client.select_folder(self.drafts_folder, readonly=True)
         try:
             return {mid for mid in message_ids if self.client.search(["HEADER", "Message-ID", mid])}
@@ -233,21 +240,42 @@ class ImapInbox:
             stopping.wait(timeout)
             return False
         deadline = time.monotonic() + timeout
-        self.client.idle()
-        try:
-            while not stopping.is_set() and (left := deadline - time.monotonic()) > 0:
-                # short checks: a stop request is noticed within a second, IDLE stays open
-                if self.client.idle_check(timeout=min(left, STOP_CHECK_SECONDS)):
-                    return True
-            return False
-        finally:
-            self.client.idle_done()
+        # mail that came during or after the last poll: its EXISTS may already have been consumed
+        # (by a SELECT), and IDLE would not repeat it
+        uidnext = int(self.client.folder_status(self.folder, [b"UIDNEXT"])[b"UIDNEXT"])
+        if uidnext > self.uidnext_listed:
+            return True
+        while not stopping.is_set() and time.monotonic() < deadline:
+            # IDLE in sessions of a few seconds: a notice that came in the same packet as IDLE's
+            # "+ idling" sits in imaplib's buffer where idle_check cannot see it; DONE reads it
+            session_end = min(deadline, time.monotonic() + IDLE_SESSION_SECONDS)
+            self.client.idle()
+            seen: list[object] = []
+            try:
+                while not stopping.is_set() and (left := session_end - time.monotonic()) > 0:
+                    # short checks: a stop request is noticed within a second
+                    seen = self.client.idle_check(timeout=min(left, STOP_CHECK_SECONDS))
+                    if seen:
+                        break
+            finally:
+                _, after = self.client.idle_done()
+            if _new_mail([*seen, *after]):
+                return True
+        return False
 
     def close(self) -> None:
         try:
             self.client.logout()
         except (OSError, IMAPClientError):
             logger.debug("logout failed", exc_info=True)
+
+
+def _new_mail(responses: Sequence[object]) -> bool:
+    """True when untagged responses report mail arriving (EXISTS, RECENT) or changes (FETCH)."""
+    return any(
+        isinstance(r, tuple) and len(r) >= 2 and r[1] in (b"EXISTS", b"RECENT", b"FETCH", b"EXPUNGE")
+        for r in responses
+    )
 
 
 def _text(value: object) -> str:

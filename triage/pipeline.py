@@ -12,9 +12,9 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -141,22 +141,28 @@ def poll(
     uidvalidity, uids = inbox.list_uids(above=above)
     finished = store.finished_uids(inbox.name, inbox.folder, uidvalidity, above)
     todo = [uid for uid in uids if uid not in finished]
-    summary, plans, pending = PollSummary(), [], 0
+    summary, pending = PollSummary(), 0
+    plans: list[MessagePlan] = []
     corrections = 0
     if inbox.sent_folder and not dry_run:
         sync_sent(inbox, store, engine.max_message_bytes)
     if engine.correction_window is not None and not dry_run:
-        note_answered(inbox, store, clock(), engine.correction_window)
-        note_resolved(inbox, store, clock(), engine.correction_window)
-        corrections = detect_corrections(inbox, store, clock(), engine.correction_window)
-        corrections += detect_folder_corrections(inbox, store, clock(), engine.correction_folders or {})
+        now, since = clock(), clock() - engine.correction_window
+        unanswered = store.unanswered_in_folder(inbox.name, inbox.folder, uidvalidity, since)
+        labeled = store.labeled_in_folder(inbox.name, inbox.folder, uidvalidity, since)
+        watched = sorted(set(unanswered) | set(labeled))
+        flags = inbox.keywords(watched) if watched else {}  # one FETCH FLAGS for the three checks
+        note_answered(store, inbox.name, unanswered, flags, now)
+        note_resolved(store, inbox.name, labeled, flags, now)
+        corrections = detect_corrections(store, inbox.name, labeled, flags, now)
+        corrections += detect_folder_corrections(inbox, store, now, engine.correction_folders or {})
     for start in range(0, len(todo), batch_size):
         batch = todo[start : start + batch_size]
         raws = inbox.fetch(batch, engine.max_message_bytes)
         if not dry_run:
             store.record_received([raw.ref for raw in raws], clock())
         batch_plans = plan_batch(raws, engine, store, clock())
-        plans.extend(batch_plans)
+        plans.extend(map(_slim, batch_plans))  # a 50k backlog must not keep 50k drafts in memory
         summary += summarize(batch_plans)
         if dry_run:
             continue
@@ -179,12 +185,21 @@ def poll(
     if not todo and not dry_run:
         last = max(uids, default=above)
         store.record_done([], clock(), (inbox.name, inbox.folder, Cursor(uidvalidity, last)))
-    if engine.sla is not None and not dry_run:
-        draft_holding_replies(inbox, store, engine, clock())
-    if engine.follow_up is not None and not dry_run:
-        follow_up(inbox, store, engine.follow_up, clock())
-    open_count, oldest = record_snapshot(store, inbox.name, clock()) if not dry_run else (0, None)
+    if dry_run:
+        return PollResult(summary, tuple(plans), pending, corrections)
+    threads = conversations(conversation_events(store, inbox.name))  # once: three uses below
+    if engine.sla is not None:
+        draft_holding_replies(inbox, store, engine, clock(), threads)
+    if engine.follow_up is not None:
+        follow_up(inbox, store, engine.follow_up, clock(), threads)
+    open_count, oldest = record_snapshot(store, inbox.name, clock(), threads)
     return PollResult(summary, tuple(plans), pending, corrections, open_count, oldest)
+
+
+def _slim(plan: MessagePlan) -> MessagePlan:
+    """The plan as the poll's result keeps it: outcome, class and reason, without the draft's bytes."""
+    record = replace(plan.record, model_text=None, draft_body=None, facts=None)
+    return replace(plan, record=record, draft=None, decision=None)
 
 
 def plan_batch(raws: Sequence[RawMessage], engine: Engine, store: Store, now: datetime) -> list[MessagePlan]:
@@ -404,17 +419,21 @@ def conversation_events(store: Store, mailbox: str) -> list[MailEvent]:
     return events
 
 
-def record_snapshot(store: Store, mailbox: str, now: datetime) -> tuple[int, float | None]:
+def record_snapshot(
+    store: Store, mailbox: str, now: datetime, threads: Sequence[Conversation] | None = None
+) -> tuple[int, float | None]:
     """Inbox zero bookkeeping: how many conversations wait for the team now, and the oldest's age."""
-    waiting = [
-        since for t in conversations(conversation_events(store, mailbox)) if (since := t.waiting_since())
-    ]
+    if threads is None:
+        threads = conversations(conversation_events(store, mailbox))
+    waiting = [since for t in threads if (since := t.waiting_since())]
     oldest = round((now - min(waiting)).total_seconds() / 3600, 2) if waiting else None
     store.record_snapshot(mailbox, now, len(waiting), oldest)
     return len(waiting), oldest
 
 
-def draft_holding_replies(inbox: Inbox, store: Store, engine: Engine, now: datetime) -> int:
+def draft_holding_replies(
+    inbox: Inbox, store: Store, engine: Engine, now: datetime, threads: Sequence[Conversation]
+) -> int:
     """An at-risk conversation with no reply gets a holding draft once, and the triage_at_risk keyword.
 
     The seeds' rule: when an answer will take longer, the customer is told.
@@ -422,13 +441,14 @@ def draft_holding_replies(inbox: Inbox, store: Store, engine: Engine, now: datet
     assert engine.sla is not None
     targets, share = engine.sla
     done = store.holding_drafted(inbox.name)
+    uidvalidity = inbox.uidvalidity()  # once: it is a round trip to the server
     by_message_id = {
         m.message_id: m
         for m in store.messages(inbox.name)
-        if m.message_id and m.folder_is(inbox.folder) and m.ref.uidvalidity == inbox.uidvalidity()
+        if m.message_id and m.folder_is(inbox.folder) and m.ref.uidvalidity == uidvalidity
     }
     drafted = 0
-    for thread in conversations(conversation_events(store, inbox.name)):
+    for thread in threads:
         if sla_state(thread, now, targets, 24.0, share) is None:
             continue
         waiting = [e for e in thread.events if not e.from_team and e.at >= (thread.waiting_since() or now)]
@@ -473,32 +493,32 @@ def draft_holding_replies(inbox: Inbox, store: Store, engine: Engine, now: datet
     return drafted
 
 
-def follow_up(inbox: Inbox, store: Store, how: FollowUp, now: datetime) -> tuple[int, int]:
+def follow_up(
+    inbox: Inbox, store: Store, how: FollowUp, now: datetime, threads: Sequence[Conversation]
+) -> tuple[int, int]:
     """Brief the owner of every new escalation; remind owners, then the lead, until it is solved.
 
     A notice that cannot be delivered (SMTP down) is retried on the next poll: it is
     recorded only once delivered. Returns (briefs, reminders) delivered.
     """
-    threads = {
-        e.message_id: t for t in conversations(conversation_events(store, inbox.name)) for e in t.events
-    }
-    briefs = reminders = 0
+    by_message = {e.message_id: t for t in threads for e in t.events}
+    notices: list[Notice] = []
     for pending in store.pending_briefs(inbox.name):
         facts = Facts.from_json(pending.facts)
         owner = Owner(pending.owner or how.team.name, pending.owner_address)
-        timeline = _timeline(threads.get(pending.message_id), facts, owner)
-        notice = compose_brief(facts, owner, how.team, timeline, pending.draft_body, how.zone)
-        if _deliver(inbox, how, notice, now):
-            store.record_notice(inbox.name, notice.case, "brief", 0, notice.to, now)
-            logger.info("escalation brief for %s delivered to %s", notice.case, notice.to)
-            briefs += 1
-    for case in open_cases(store, inbox.name, threads):
+        timeline = _timeline(by_message.get(pending.message_id), facts, owner)
+        notices.append(compose_brief(facts, owner, how.team, timeline, pending.draft_body, how.zone))
+    for case in open_cases(store, inbox.name, by_message):
         reminder = due_reminder(case, now, how.policy, how.team)
-        if reminder is not None and _deliver(inbox, how, reminder, now):
-            store.record_notice(inbox.name, reminder.case, "reminder", reminder.number, reminder.to, now)
-            logger.warning("reminder %d for %s sent to %s", reminder.number, reminder.case, reminder.to)
-            reminders += 1
-    return briefs, reminders
+        if reminder is not None:
+            notices.append(reminder)
+    delivered = _deliver(inbox, how, notices, now)
+    for notice in delivered:
+        store.record_notice(inbox.name, notice.case, notice.kind, notice.number, notice.to, now)
+        log = logger.info if notice.kind == "brief" else logger.warning
+        log("%s %d about %s delivered to %s", notice.kind, notice.number, notice.case, notice.to)
+    briefs = sum(1 for notice in delivered if notice.kind == "brief")
+    return briefs, len(delivered) - briefs
 
 
 def open_cases(store: Store, mailbox: str, threads: dict[str, Conversation] | None = None) -> list[Case]:
@@ -556,18 +576,30 @@ def _timeline(thread: Conversation | None, facts: Facts, owner: Owner) -> list[T
     return entries
 
 
-def _deliver(inbox: Inbox, how: FollowUp, notice: Notice, now: datetime) -> bool:
-    """Send the notice, or save it to Drafts; False (logged) when that failed."""
-    message = notice.email(how.team, now)
+def _deliver(inbox: Inbox, how: FollowUp, notices: Sequence[Notice], now: datetime) -> list[Notice]:
+    """Send the notices, or save them to Drafts in one APPEND; returns those delivered. Only
+    those are recorded, so a failure (logged) is retried on the next poll."""
+    if how.send_email is not None:
+        sent = []
+        for notice in notices:
+            try:
+                how.send_email(notice.email(how.team, now))
+                sent.append(notice)
+            except Exception as exc:  # SMTP down or refused
+                logger.error(
+                    "could not send the %s about %s to %s: %s", notice.kind, notice.case, notice.to, exc
+                )
+        return sent
+    messages = [notice.email(how.team, now) for notice in notices]
+    if not messages:
+        return []
     try:
-        if how.send_email is not None:
-            how.send_email(message)
-        elif not inbox.drafts_present([str(message["Message-ID"])]):
-            inbox.save_drafts([message.as_bytes(policy=SMTP)])
-    except Exception as exc:  # SMTP down or refused: retried on the next poll
-        logger.error("could not deliver the %s about %s to %s: %s", notice.kind, notice.case, notice.to, exc)
-        return False
-    return True
+        present = inbox.drafts_present([str(m["Message-ID"]) for m in messages])
+        inbox.save_drafts([m.as_bytes(policy=SMTP) for m in messages if str(m["Message-ID"]) not in present])
+    except (MailboxError, IMAPClientError, OSError) as exc:  # quota, connection: all retried
+        logger.error("could not save %d notices to Drafts: %s", len(messages), exc)
+        return []
+    return list(notices)
 
 
 def sync_sent(inbox: Inbox, store: Store, max_bytes: int) -> int:
@@ -603,49 +635,45 @@ def sync_sent(inbox: Inbox, store: Store, max_bytes: int) -> int:
     return len(replies)
 
 
-def note_answered(inbox: Inbox, store: Store, now: datetime, window: timedelta) -> int:
+Flags = Mapping[int, frozenset[str]]
+
+
+def note_answered(store: Store, mailbox: str, waiting: Mapping[int, str], flags: Flags, now: datetime) -> int:
     """Honour \\Answered: a message a person answered from any client counts as answered now."""
-    waiting = store.unanswered_in_folder(inbox.name, inbox.folder, inbox.uidvalidity(), now - window)
-    if not waiting:
-        return 0
-    flags = inbox.keywords(list(waiting))
     answered = [mid for uid, mid in waiting.items() if "\\Answered" in flags.get(uid, ())]
-    store.mark_answered(inbox.name, answered, now)
+    if answered:
+        store.mark_answered(mailbox, answered, now)
     return len(answered)
 
 
-def note_resolved(inbox: Inbox, store: Store, now: datetime, window: timedelta) -> int:
+def note_resolved(
+    store: Store, mailbox: str, labeled: Mapping[int, tuple[str, str]], flags: Flags, now: datetime
+) -> int:
     """A `triage_resolved` keyword set in a mail client marks the problem solved."""
-    labeled = store.labeled_in_folder(inbox.name, inbox.folder, inbox.uidvalidity(), now - window)
-    if not labeled:
-        return 0
-    flags = inbox.keywords(list(labeled))
     resolved = 0
     for uid, (message_id, _) in labeled.items():
-        if "triage_resolved" in flags.get(uid, ()) and store.resolve(inbox.name, message_id, now, None):
+        if "triage_resolved" in flags.get(uid, ()) and store.resolve(mailbox, message_id, now, None):
             logger.info("resolved in a mail client: %s", message_id)
             resolved += 1
     return resolved
 
 
-def detect_corrections(inbox: Inbox, store: Store, now: datetime, window: timedelta) -> int:
+def detect_corrections(
+    store: Store, mailbox: str, labeled: Mapping[int, tuple[str, str]], flags: Flags, now: datetime
+) -> int:
     """Record a correction wherever a person swapped our triage_<class> keyword for another.
 
     Only an unambiguous change counts: our class keyword removed and exactly one other
     class keyword present. Returns how many corrections were recorded.
     """
-    labeled = store.labeled_in_folder(inbox.name, inbox.folder, inbox.uidvalidity(), now - window)
-    if not labeled:
-        return 0
-    flags = inbox.keywords(list(labeled))
     recorded = 0
     for uid, (message_id, _) in labeled.items():
         classes = {k.removeprefix(KEYWORD_PREFIX) for k in flags.get(uid, ())} & set(LABELS)
-        current = store.current_label(inbox.name, message_id)
+        current = store.current_label(mailbox, message_id)
         if len(classes) != 1 or current in classes:
             continue
         (label,) = classes
-        store.record_correction(Correction(inbox.name, message_id, label, current, "keyword", None, now))
+        store.record_correction(Correction(mailbox, message_id, label, current, "keyword", None, now))
         logger.info("correction from a mail client: %s %s -> %s", message_id, current, label)
         recorded += 1
     return recorded
