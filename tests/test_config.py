@@ -199,3 +199,12 @@ def test_a_route_without_an_owner_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load(tmp_path, "mailbox: {url: 'imaps://u@h/INBOX'}\nrouting: {routes: [{name: x, keywords: [a]}]}\n")
     assert caught.value.key == "routing.routes.0.owner"
+
+
+def test_a_bare_yaml_off_means_off(tmp_path: Path) -> None:
+    assert (
+        load(
+            tmp_path, "mailbox: {url: 'imaps://u@h/INBOX'}\nrouting: {deliver: off}"
+        ).settings.routing.deliver
+        == "off"
+    )

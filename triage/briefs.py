@@ -84,6 +84,11 @@ class Notice:
     text: str
     number: int = 0  # reminders: 1, 2, ...
 
+    def message_id(self, sender: Owner) -> str:
+        """Stable: a notice saved to Drafts is found there again after a crash, never saved twice."""
+        digest = hashlib.sha256(f"{self.kind}:{self.number}:{self.case}".encode()).hexdigest()[:24]
+        return f"<triage-{self.kind}-{digest}@{sender.address.rpartition('@')[2] or 'triage.invalid'}>"
+
     def email(self, sender: Owner, now: datetime) -> EmailMessage:
         message = EmailMessage()
         message["From"] = formataddr((sender.name, sender.address))
@@ -92,11 +97,7 @@ class Notice:
             message["Cc"] = self.cc
         message["Subject"] = self.subject
         message["Date"] = format_datetime(now)
-        # stable: a notice saved to Drafts is found there again after a crash, never saved twice
-        digest = hashlib.sha256(f"{self.kind}:{self.number}:{self.case}".encode()).hexdigest()[:24]
-        message["Message-ID"] = (
-            f"<triage-{self.kind}-{digest}@{sender.address.rpartition('@')[2] or 'triage.invalid'}>"
-        )
+        message["Message-ID"] = self.message_id(sender)
         message["References"] = self.case
         message["Auto-Submitted"] = "auto-generated"
         message["X-Triage"] = f"{self.kind}; {self.case}"

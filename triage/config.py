@@ -155,6 +155,11 @@ class RoutingSettings(_Section):
     team_lead: OwnerSettings | None = None
     lead_after_reminders: Annotated[int, Field(ge=0)] = 2
 
+    @field_validator("deliver", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: object) -> object:
+        return "off" if value is False else value  # YAML reads a bare `off` as false
+
     @field_validator("remind_every_hours")
     @classmethod
     def _complaints_and_escalations(cls, value: dict[str, float]) -> dict[str, float]:

@@ -176,7 +176,9 @@ class Daemon:
             inbox = self._connected()
             if inbox is None:
                 return None
-            result = poll(inbox, self.store, self.engine, self.clock, batch_size=self.batch_size)
+            result = poll(
+                inbox, self.store, self.engine, self.clock, batch_size=self.batch_size, keep_plans=False
+            )
         except (AuthenticationError, FolderRefused, ConfigError):
             raise
         except CONNECTION_ERRORS as exc:

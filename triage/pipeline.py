@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -61,6 +61,7 @@ logger = logging.getLogger(__name__)
 KEYWORD_PREFIX = "triage_"
 PARALLEL_MIN = 64  # below this a batch is parsed in-process: workers cost more than they save
 PARALLEL_CHUNK = 16
+NOTICE_BATCH = 200  # notices per APPEND
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,7 @@ class PollResult:
     corrections: int = 0  # keyword changes by reviewers noticed in this poll
     open_count: int = 0  # conversations waiting for the team after this poll
     oldest_open_hours: float | None = None
+    counts: Mapping[tuple[str, str], int] = field(default_factory=dict)  # (outcome, label) -> messages
 
 
 def poll(
@@ -125,8 +127,13 @@ def poll(
     batch_size: int = 200,
     dry_run: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    keep_plans: bool = True,
 ) -> PollResult:
-    """Process every message of the folder not yet done; return what happened."""
+    """Process every message of the folder not yet done; return what happened.
+
+    The daemon passes `keep_plans=False`: a first backlog of 50,000 messages then costs
+    no memory per message; `counts` still says what happened to them.
+    """
     cursor = store.cursor(inbox.name, inbox.folder)
     uidvalidity = inbox.uidvalidity()
     above = cursor.last_uid if cursor and cursor.uidvalidity == uidvalidity else 0
@@ -143,6 +150,7 @@ def poll(
     todo = [uid for uid in uids if uid not in finished]
     summary, pending = PollSummary(), 0
     plans: list[MessagePlan] = []
+    counts: Counter[tuple[str, str]] = Counter()
     corrections = 0
     if inbox.sent_folder and not dry_run:
         sync_sent(inbox, store, engine.max_message_bytes)
@@ -162,7 +170,9 @@ def poll(
         if not dry_run:
             store.record_received([raw.ref for raw in raws], clock())
         batch_plans = plan_batch(raws, engine, store, clock())
-        plans.extend(map(_slim, batch_plans))  # a 50k backlog must not keep 50k drafts in memory
+        if keep_plans:
+            plans.extend(map(_slim, batch_plans))  # without the drafts' bytes
+        counts.update((plan.outcome.value, plan.record.label or "none") for plan in batch_plans)
         summary += summarize(batch_plans)
         if dry_run:
             continue
@@ -174,7 +184,7 @@ def poll(
                 "%s: mailbox refused a write (%s); %d messages stay pending", inbox.name, exc, pending
             )
             # the rest of the poll writes too: leave it to the next poll, on a sound connection
-            return PollResult(summary, tuple(plans), pending, corrections)
+            return PollResult(summary, tuple(plans), pending, corrections, counts=counts)
         store.record_done(
             [plan.ref for plan in batch_plans],
             clock(),
@@ -186,14 +196,14 @@ def poll(
         last = max(uids, default=above)
         store.record_done([], clock(), (inbox.name, inbox.folder, Cursor(uidvalidity, last)))
     if dry_run:
-        return PollResult(summary, tuple(plans), pending, corrections)
+        return PollResult(summary, tuple(plans), pending, corrections, counts=counts)
     threads = conversations(conversation_events(store, inbox.name))  # once: three uses below
     if engine.sla is not None:
         draft_holding_replies(inbox, store, engine, clock(), threads)
     if engine.follow_up is not None:
         follow_up(inbox, store, engine.follow_up, clock(), threads)
     open_count, oldest = record_snapshot(store, inbox.name, clock(), threads)
-    return PollResult(summary, tuple(plans), pending, corrections, open_count, oldest)
+    return PollResult(summary, tuple(plans), pending, corrections, open_count, oldest, counts)
 
 
 def _slim(plan: MessagePlan) -> MessagePlan:
@@ -590,16 +600,25 @@ def _deliver(inbox: Inbox, how: FollowUp, notices: Sequence[Notice], now: dateti
                     "could not send the %s about %s to %s: %s", notice.kind, notice.case, notice.to, exc
                 )
         return sent
-    messages = [notice.email(how.team, now) for notice in notices]
-    if not messages:
+    if not notices:
         return []
+    saved: list[Notice] = []
     try:
-        present = inbox.drafts_present([str(m["Message-ID"]) for m in messages])
-        inbox.save_drafts([m.as_bytes(policy=SMTP) for m in messages if str(m["Message-ID"]) not in present])
-    except (MailboxError, IMAPClientError, OSError) as exc:  # quota, connection: all retried
-        logger.error("could not save %d notices to Drafts: %s", len(messages), exc)
-        return []
-    return list(notices)
+        present = inbox.drafts_present([notice.message_id(how.team) for notice in notices])
+        for start in range(0, len(notices), NOTICE_BATCH):
+            batch = notices[start : start + NOTICE_BATCH]
+            # bytes made one at a time: an EmailMessage object costs ~100 KB while it lives
+            inbox.save_drafts(
+                [
+                    n.email(how.team, now).as_bytes(policy=SMTP)
+                    for n in batch
+                    if n.message_id(how.team) not in present
+                ]
+            )
+            saved.extend(batch)
+    except (MailboxError, IMAPClientError, OSError) as exc:  # quota, connection: the rest is retried
+        logger.error("could not save %d notices to Drafts: %s", len(notices) - len(saved), exc)
+    return saved
 
 
 def sync_sent(inbox: Inbox, store: Store, max_bytes: int) -> int:

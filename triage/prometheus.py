@@ -57,8 +57,8 @@ class PollMetrics:
     def record_poll(
         self, result: PollResult, seconds: float, at: float, open_count: int, oldest: float | None
     ) -> None:
-        for plan in result.plans:
-            self.messages.labels(self.mailbox, plan.outcome.value, plan.record.label or "none").inc()
+        for (outcome, label), count in result.counts.items():
+            self.messages.labels(self.mailbox, outcome, label).inc(count)
         self.duration.labels(self.mailbox).set(seconds)
         self.last_success.labels(self.mailbox).set(at)
         self.open.labels(self.mailbox).set(open_count)
