@@ -43,7 +43,7 @@ from triage.errors import (
 from triage.logs import RedactSecrets, configure
 from triage.metrics import conversation_rows, conversations, first_response_figures, sla_state
 from triage.parsing import parse
-from triage.pipeline import Engine, PollResult, conversation_events, open_cases, poll
+from triage.pipeline import Engine, MessagePlan, PollResult, conversation_events, open_cases, poll
 from triage.store import Correction
 
 logger = logging.getLogger("triage")
@@ -203,15 +203,24 @@ def run_once(args: argparse.Namespace, config: Config, engine: Engine, redactor:
                     shown.append(bars.enter_context(progress.bar(config.name or "triage", total, args.quiet)))
                 shown[0](done)
 
+            if config.name:
+                print(f"== {config.name} ({config.mailbox.display()})")
+            print_header()
             result = poll(
-                inbox, store, engine, app.utc_now, config.settings.mailbox.batch_size, args.dry_run, advance
+                inbox,
+                store,
+                engine,
+                app.utc_now,
+                config.settings.mailbox.batch_size,
+                args.dry_run,
+                advance,
+                keep_plans=False,  # rows are printed batch by batch: memory stays flat in the backlog
+                on_batch=print_plans,
             )
     finally:
         inbox.close()
         store.close()
-    if config.name:
-        print(f"== {config.name} ({config.mailbox.display()})")
-    print_result(result, dry_run=args.dry_run)
+    print_summary(result, dry_run=args.dry_run)
     return EXIT_OK
 
 
@@ -333,21 +342,33 @@ def cmd_demo(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     return EXIT_OK
 
 
-def print_result(result: PollResult, dry_run: bool) -> None:
-    width = shutil.get_terminal_size((120, 20)).columns
+def print_header() -> None:
     print(f"{'OUTCOME':<13} {'LABEL':<11} {'CONF':>5}  {'FROM':<30} SUBJECT / REASON")
-    for plan in result.plans:
+
+
+def print_plans(plans: Sequence[MessagePlan]) -> None:
+    width = shutil.get_terminal_size((120, 20)).columns
+    for plan in plans:
         r = plan.record
         conf = f"{r.confidence:.2f}" if r.confidence is not None else ""
         line = f"{plan.outcome.value:<13} {r.label or '-':<11} {conf:>5}  {r.sender[:30]:<30} {r.subject}"
         print(line[:width])
         print(f"{'':<63}  {plan.reason}"[:width])
+
+
+def print_summary(result: PollResult, dry_run: bool) -> None:
     s = result.summary
     mode = "dry run, nothing written: " if dry_run else ""
     print(
         f"\n{mode}seen {s.seen}, drafted {s.drafted}, needs_review {s.needs_review},"
         f" skipped {s.skipped}, failed {s.failed}, pending {result.pending}"
     )
+
+
+def print_result(result: PollResult, dry_run: bool) -> None:
+    print_header()
+    print_plans(result.plans)
+    print_summary(result, dry_run)
 
 
 def cmd_classify(args: argparse.Namespace, redactor: RedactSecrets) -> int:

@@ -128,6 +128,7 @@ def poll(
     dry_run: bool = False,
     progress: Callable[[int, int], None] | None = None,
     keep_plans: bool = True,
+    on_batch: Callable[[Sequence[MessagePlan]], None] | None = None,
 ) -> PollResult:
     """Process every message of the folder not yet done; return what happened.
 
@@ -172,6 +173,8 @@ def poll(
         batch_plans = plan_batch(raws, engine, store, clock())
         if keep_plans:
             plans.extend(map(_slim, batch_plans))  # without the drafts' bytes
+        if on_batch is not None:
+            on_batch(batch_plans)
         counts.update((plan.outcome.value, plan.record.label or "none") for plan in batch_plans)
         summary += summarize(batch_plans)
         if dry_run:
