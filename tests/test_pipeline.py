@@ -57,3 +57,39 @@ def test_parallel_parsing_gives_the_same_decisions(tmp_path: Path) -> None:
         results.append([(p.outcome, p.record.label, p.reason) for p in result.plans])
     assert len(results[0]) == count
     assert results[0] == results[1]
+
+
+def test_each_poll_looks_at_the_live_window_and_reports_at_everything(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from triage.metrics import conversations
+    from triage.pipeline import conversation_events
+
+    now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    root = tmp_path / "box"
+    for sub in ("cur", "new", "tmp"):
+        (root / sub).mkdir(parents=True)
+    for i, when in enumerate((now - timedelta(days=120), now - timedelta(hours=2))):
+        (root / "new" / f"{1000 + i}.m{i}.host").write_bytes(
+            f"From: C{i} <c{i}@x.example>\nTo: support@northwind.example\nSubject: Tent {i} broken\n"
+            f"Message-ID: <w{i}@x.example>\nDate: {when:%a, %d %b %Y %H:%M:%S +0000}\n\n"
+            "The tent pole snapped on the first night. I want a replacement.\n".encode()
+        )
+    config = config_module.from_mapping(
+        {
+            "mailbox": {"url": f"maildir://{root}"},
+            "team": {"address": "support@northwind.example"},
+            "classifier": {"model_dir": str(REPO / "models")},
+            "drafting": {"templates_dir": str(REPO / "templates")},
+            "metrics": {"live_window_days": 90},
+        },
+        {},
+        tmp_path,
+    )
+    store = Store(tmp_path / "s.sqlite3")
+    inbox = app.open_inbox(config, {}, RedactSecrets())
+    result = poll(inbox, store, app.build_engine(config), lambda: now)
+    assert result.summary.seen == 2
+    assert result.open_count == 1, "the 120-day-old conversation is outside the live window"
+    waiting = [t for t in conversations(conversation_events(store, inbox.name)) if t.waiting_since()]
+    assert len(waiting) == 2, "reports still see everything"

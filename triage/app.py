@@ -276,6 +276,7 @@ def build_engine(config: Config, executor: Executor | None = None) -> Engine:
         else None,
         notify_team=team_notifier(config, config_module.environ()),
         follow_up=follow_up(config, config_module.environ()),
+        live_window=timedelta(days=s.metrics.live_window_days),
         only_since=datetime.combine(s.mailbox.only_since, time(0), ZoneInfo(s.team.timezone))
         if s.mailbox.only_since
         else None,

@@ -194,6 +194,7 @@ class DaemonSettings(_Section):
 
 
 class MetricsSettings(_Section):
+    live_window_days: Annotated[int, Field(ge=7)] = 90
     # business hours for response-time figures, in team.timezone
     working_days: list[
         Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]

@@ -82,6 +82,7 @@ class Engine:
     notify_team: Callable[[str, str], None] | None = None  # (subject, text) to the team, e.g. by SMTP
     follow_up: FollowUp | None = None  # escalation briefs and reminders; None: off
     only_since: datetime | None = None  # mail that arrived earlier is recorded as skipped, not drafted
+    live_window: timedelta = timedelta(days=90)  # per-poll bookkeeping looks at this much history
 
 
 @dataclass(frozen=True)
@@ -200,7 +201,8 @@ def poll(
         store.record_done([], clock(), (inbox.name, inbox.folder, Cursor(uidvalidity, last)))
     if dry_run:
         return PollResult(summary, tuple(plans), pending, corrections, counts=counts)
-    threads = conversations(conversation_events(store, inbox.name))  # once: three uses below
+    # once, over the live window: months of history must not slow every poll
+    threads = conversations(conversation_events(store, inbox.name, clock() - engine.live_window))
     if engine.sla is not None:
         draft_holding_replies(inbox, store, engine, clock(), threads)
     if engine.follow_up is not None:
@@ -406,12 +408,12 @@ def carry_out(
         inbox.move(uids, folder)
 
 
-def conversation_events(store: Store, mailbox: str) -> list[MailEvent]:
+def conversation_events(store: Store, mailbox: str, since: datetime | None = None) -> list[MailEvent]:
     """Customer messages triage answered or queued for review, and the team's replies: from the
     Sent folder, \\Answered flags, and team mail that arrived in the watched folder (a reply
-    with the support address in Cc)."""
+    with the support address in Cc). With `since`: only what happened from then on."""
     events = []
-    for m in store.messages(mailbox):
+    for m in store.messages(mailbox, since):
         if not m.message_id or not m.received_at:
             continue
         root = (m.thread_id,) if m.thread_id and m.thread_id != m.message_id else ()
@@ -420,10 +422,10 @@ def conversation_events(store: Store, mailbox: str) -> list[MailEvent]:
             events.append(MailEvent(m.message_id, None, root, m.subject, m.sender, at, False, m.label))
         elif m.reason == "own_address" and root:
             events.append(MailEvent(m.message_id, None, root, m.subject, "", at, True))
-    for message_id, at in store.answered(mailbox).items():  # \\Answered seen; the time is when noticed
+    for message_id, at in store.answered(mailbox, since).items():  # \\Answered seen; the time is when noticed
         events.append(MailEvent(f"<answered-{message_id}>", message_id, (message_id,), "", "", at, True))
     seen = {e.message_id for e in events}
-    for r in store.replies(mailbox):
+    for r in store.replies(mailbox, since):
         mid = r.message_id or f"<reply-{r.ref.uidvalidity}-{r.ref.uid}>"
         if mid not in seen:
             events.append(
@@ -457,7 +459,7 @@ def draft_holding_replies(
     uidvalidity = inbox.uidvalidity()  # once: it is a round trip to the server
     by_message_id = {
         m.message_id: m
-        for m in store.messages(inbox.name)
+        for m in store.messages(inbox.name, now - engine.live_window)
         if m.message_id and m.folder_is(inbox.folder) and m.ref.uidvalidity == uidvalidity
     }
     drafted = 0

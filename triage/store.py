@@ -505,10 +505,11 @@ class Store:
                 [(at.isoformat(), mailbox, mid) for mid in message_ids],
             )
 
-    def answered(self, mailbox: str) -> dict[str, datetime]:
+    def answered(self, mailbox: str, since: datetime | None = None) -> dict[str, datetime]:
         rows = self.db.execute(
-            "SELECT message_id, answered_at FROM messages WHERE mailbox = ? AND answered_at IS NOT NULL",
-            (mailbox,),
+            "SELECT message_id, answered_at FROM messages WHERE mailbox = ? AND answered_at IS NOT NULL"
+            " AND answered_at >= ?",
+            (mailbox, _iso(since)),
         )
         return {str(r[0]): datetime.fromisoformat(r[1]) for r in rows}
 
@@ -554,11 +555,11 @@ class Store:
                 (mailbox, folder, position.uidvalidity, position.last_uid),
             )
 
-    def replies(self, mailbox: str) -> list[Reply]:
+    def replies(self, mailbox: str, since: datetime | None = None) -> list[Reply]:
         rows = self.db.execute(
             "SELECT folder, uidvalidity, uid, message_id, in_reply_to, refs, customer, subject, sent_at"
-            " FROM replies WHERE mailbox = ? ORDER BY sent_at",
-            (mailbox,),
+            " FROM replies WHERE mailbox = ? AND sent_at >= ? ORDER BY sent_at",
+            (mailbox, _iso(since)),
         )
         return [
             Reply(
@@ -735,16 +736,17 @@ class Store:
         ).fetchone()[0]
         return int(opened), int(resolved)
 
-    def messages(self, mailbox: str | None = None) -> list[StoredMessage]:
+    def messages(self, mailbox: str | None = None, since: datetime | None = None) -> list[StoredMessage]:
+        """Every message (of a mailbox), or those received since a moment (and those with no date)."""
         sql = (
             "SELECT mailbox, folder, uidvalidity, uid, message_id, sender, subject, label,"
             " confidence, model_version, outcome, reason, draft_message_id, status,"
-            " received_at, done_at, thread_id FROM messages"
+            " received_at, done_at, thread_id FROM messages WHERE (received_at IS NULL OR received_at >= ?)"
         )
-        params: tuple[str, ...] = ()
+        params: tuple[str, ...] = (_iso(since),)
         if mailbox is not None:
-            sql += " WHERE mailbox = ?"
-            params = (mailbox,)
+            sql += " AND mailbox = ?"
+            params = (*params, mailbox)
         return [_stored(row) for row in self.db.execute(sql + " ORDER BY id", params)]
 
     def find(self, message_id: str) -> list[StoredMessage]:
@@ -755,6 +757,11 @@ class Store:
             (message_id,),
         )
         return [_stored(row) for row in rows]
+
+
+def _iso(moment: datetime | None) -> str:
+    """A lower bound for ISO-8601 UTC text columns; "" (before everything) for none."""
+    return moment.astimezone(UTC).isoformat() if moment is not None else ""
 
 
 def _stored(row: tuple[object, ...]) -> StoredMessage:
