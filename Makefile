@@ -31,3 +31,11 @@ bench: install dovecot
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache
+
+# load benchmarks (issue 6): 10k/50k backlogs, IDLE latency, idle CPU, start-up; several minutes
+.PHONY: bench-load
+bench-load: install dovecot
+	$(BIN)/python bench/backlog.py --sizes 10000,50000 --deliver off
+	$(BIN)/python bench/idle_latency.py
+	$(BIN)/python bench/idle_cpu.py
+	$(BIN)/python bench/startup.py
