@@ -13,8 +13,9 @@ from tests.conftest import REPO, Dovecot
 from tests.test_imap_end_to_end import DEMO, write_config
 
 
-def start_daemon(config: Path, tmp_path: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "TRIAGE_PASSWORD": "secret"}
+def start_daemon(config: Path, tmp_path: Path, **environ: str) -> subprocess.Popen[bytes]:
+    """`triage run` as a child process, its log in tmp_path/daemon.log."""
+    env = {**os.environ, "TRIAGE_PASSWORD": "secret", **environ}
     env.pop("TRIAGE_MAILBOX", None)
     return subprocess.Popen(
         [sys.executable, "-m", "triage", "--config", str(config), "run"],

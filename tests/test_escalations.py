@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Dovecot, SmtpServer
-from tests.test_imap_end_to_end import drafts, write_config
+from tests.test_imap_end_to_end import drafts, poller, write_config
 from triage import app
 from triage import config as config_module
 from triage.briefs import (
@@ -26,9 +25,8 @@ from triage.briefs import (
 )
 from triage.cli import main
 from triage.domain import Action, Classification, Decision, Label, Owner
-from triage.logs import RedactSecrets
 from triage.parsing import parse
-from triage.pipeline import Engine, open_cases, poll
+from triage.pipeline import open_cases
 from triage.store import Store
 
 RECEIVED = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)  # a Monday
@@ -198,19 +196,6 @@ def escalation_config(
         else {},
     )
     return config_module.load(path, {"TRIAGE_PASSWORD": "secret"})
-
-
-def poller(config: config_module.Config, engine: Engine) -> Callable[[datetime], None]:
-    store = Store(config.database)
-
-    def poll_at(moment: datetime) -> None:
-        inbox = app.open_inbox(config, {"TRIAGE_PASSWORD": "secret"}, RedactSecrets())
-        try:
-            poll(inbox, store, engine, lambda: moment)
-        finally:
-            inbox.close()
-
-    return poll_at
 
 
 def received_mail(smtp: SmtpServer) -> list[EmailMessage]:

@@ -6,6 +6,8 @@ import email
 import email.policy
 import re
 import shutil
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ from triage import app
 from triage import config as config_module
 from triage.cli import main
 from triage.logs import RedactSecrets
-from triage.pipeline import poll
+from triage.pipeline import Engine, poll
 from triage.store import Store
 
 DEMO = REPO / "triage" / "demo_mailbox" / "INBOX"
@@ -79,6 +81,20 @@ def drafts(dovecot: Dovecot, user: str, kind: str = "draft") -> list[email.messa
         if str(message.get("X-Triage", "")).startswith(kind):
             result.append(message)
     return result
+
+
+def poller(config: config_module.Config, engine: Engine) -> Callable[[datetime], None]:
+    """One poll at a moment of the test's choosing: a controlled clock, a real mailbox."""
+    store = Store(config.database)
+
+    def poll_at(moment: datetime) -> None:
+        inbox = app.open_inbox(config, {"TRIAGE_PASSWORD": "secret"}, RedactSecrets())
+        try:
+            poll(inbox, store, engine, lambda: moment)
+        finally:
+            inbox.close()
+
+    return poll_at
 
 
 def inbox_flags(dovecot: Dovecot, user: str) -> dict[int, tuple[bytes, ...]]:
@@ -445,15 +461,7 @@ def test_an_unanswered_conversation_at_risk_gets_one_holding_draft_and_the_team_
         report={"smtp_url": f"smtp://127.0.0.1:{smtp_server.port}", "ca_file": str(smtp_server.ca_file)},
     )
     config = config_module.load(config_path, {"TRIAGE_PASSWORD": "secret"})
-    engine = app.build_engine(config)
-    store = Store(config.database)
-
-    def poll_at(moment: datetime) -> None:
-        inbox = app.open_inbox(config, {"TRIAGE_PASSWORD": "secret"}, RedactSecrets())
-        try:
-            poll(inbox, store, engine, lambda: moment)
-        finally:
-            inbox.close()
+    poll_at = poller(config, app.build_engine(config))
 
     poll_at(received + timedelta(minutes=5))  # triaged: the complaint draft
     assert len(drafts(dovecot, imap_user)) == 1

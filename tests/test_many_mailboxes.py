@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -14,7 +11,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO, Dovecot, free_port
-from tests.test_daemon import append, wait_for_drafts
+from tests.test_daemon import append, start_daemon, wait_for_drafts
 from triage import config as config_module
 from triage.errors import ConfigError
 
@@ -112,16 +109,8 @@ def test_a_mailbox_that_is_down_or_refuses_the_login_never_stalls_the_others(
             "metrics_port": port,
         },
     )
-    env = {**os.environ, "TRIAGE_PASSWORD": "secret", "TRIAGE_PASSWORD_REFUSED": "wrong"}
-    env.pop("TRIAGE_MAILBOX", None)
     log = tmp_path / "daemon.log"
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "triage", "--config", str(config), "run"],
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=open(log, "wb"),
-    )
+    daemon = start_daemon(config, tmp_path, TRIAGE_PASSWORD_REFUSED="wrong")
     try:
         time.sleep(3)
         append(dovecot, good, 0)

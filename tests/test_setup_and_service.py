@@ -281,14 +281,7 @@ def test_the_daemon_tells_systemd_it_is_ready_reloading_and_stopping(
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     listener.bind(path)
     listener.settimeout(20)
-    env = {**os.environ, "TRIAGE_PASSWORD": "secret", "NOTIFY_SOCKET": path}
-    env.pop("TRIAGE_MAILBOX", None)
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "triage", "--config", str(config), "run"],
-        env=env,
-        cwd=REPO,
-        stderr=subprocess.DEVNULL,
-    )
+    daemon = start_daemon(config, tmp_path, NOTIFY_SOCKET=path)
     try:
         assert listener.recv(256) == b"READY=1"
         daemon.send_signal(signal.SIGHUP)

@@ -207,13 +207,19 @@ def parse_pool(config: Config) -> Executor | None:
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
 
 
+def smtp_sender(config: Config, environ: Mapping[str, str]) -> Callable[[EmailMessage], None]:
+    """Sends over report.smtp_url; built at start-up, so a missing URL is a config error then."""
+    smtp = config_module.smtp_settings(config.settings.report)
+    password = config_module.read_smtp_password(config.settings.report, environ)
+    return lambda message: smtp_outbox.send(smtp, password, message)
+
+
 def team_notifier(config: Config, environ: Mapping[str, str]) -> Callable[[str, str], None] | None:
     """Email to the team address over the report's SMTP server, when metrics.at_risk_email is on."""
     s = config.settings
     if not s.metrics.at_risk_email:
         return None
-    smtp = config_module.smtp_settings(s.report)  # checked at start-up: a missing URL is a config error
-    password = config_module.read_smtp_password(s.report, environ)
+    send = smtp_sender(config, environ)
 
     def notify(subject: str, text: str) -> None:
         message = EmailMessage()
@@ -222,7 +228,7 @@ def team_notifier(config: Config, environ: Mapping[str, str]) -> Callable[[str, 
         message["To"] = s.team.address
         message["Auto-Submitted"] = "auto-generated"
         message.set_content(text)
-        smtp_outbox.send(smtp, password, message)
+        send(message)
 
     return notify
 
@@ -233,14 +239,7 @@ def follow_up(config: Config, environ: Mapping[str, str]) -> FollowUp | None:
     routing = s.routing
     if routing.deliver == "off":
         return None
-    send_email = None
-    if routing.deliver == "email":
-        smtp = config_module.smtp_settings(s.report)  # a missing report.smtp_url is a config error here
-        password = config_module.read_smtp_password(s.report, environ)
-
-        def send_email(message: EmailMessage) -> None:
-            smtp_outbox.send(smtp, password, message)
-
+    send_email = smtp_sender(config, environ) if routing.deliver == "email" else None
     lead = routing.team_lead
     return FollowUp(
         policy=FollowUpPolicy(
@@ -421,10 +420,6 @@ def send_weekly_report(
         name = mailbox_name(config)
         if store.report_sent(name, rendered.week) and not force:
             return f"week {rendered.week} was already sent; --force sends it again"
-        smtp_outbox.send(
-            config_module.smtp_settings(report),
-            config_module.read_smtp_password(report, environ),
-            rendered.message(report.recipients),
-        )
+        smtp_sender(config, environ)(rendered.message(report.recipients))
         store.record_report_sent(name, rendered.week, now, report.recipients)
     return f"week {rendered.week} sent to {', '.join(report.recipients)}"

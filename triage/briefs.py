@@ -233,9 +233,6 @@ class Case:
     last_reminder_at: datetime | None
 
 
-STATES = ("open", "waiting_on_customer", "resolved")
-
-
 @dataclass(frozen=True)
 class FollowUpPolicy:
     remind_every_hours: Mapping[str, float]  # per class, while the team owes an answer

@@ -532,10 +532,10 @@ def smtp_settings(report: ReportSettings) -> SmtpSettings:
 def read_smtp_password(report: ReportSettings, environ: Mapping[str, str]) -> str | None:
     if report.smtp_password_file is not None:
         return _read_secret_file("report.smtp_password_file", report.smtp_password_file)
+    if environ.get(SMTP_PASSWORD_ENV):
+        return environ[SMTP_PASSWORD_ENV]
     credential = _credential(environ, "smtp-password")
-    if not environ.get(SMTP_PASSWORD_ENV) and credential is not None:
-        return _read_secret_file("$CREDENTIALS_DIRECTORY/smtp-password", credential)
-    return environ.get(SMTP_PASSWORD_ENV) or None
+    return _read_secret_file("$CREDENTIALS_DIRECTORY/smtp-password", credential) if credential else None
 
 
 def read_oauth_token(settings: MailboxSettings) -> str:

@@ -36,6 +36,12 @@ from triage.store import Store
 logger = logging.getLogger(__name__)
 
 CONNECTION_ERRORS = (MailboxError, IMAPClientError, OSError)
+# what stops one mailbox's worker (retrying cannot help), its exit code and what the log says
+STOPS: tuple[tuple[type[Exception], int, str], ...] = (
+    (AuthenticationError, 3, "%s: %s; fix the credentials and start again"),
+    (FolderRefused, 4, "%s: %s; fix it and start again"),
+    (ConfigError, 2, "%s: configuration error: %s"),  # e.g. the password file went missing
+)
 
 
 def _worth_retrying(exc: BaseException) -> bool:
@@ -133,26 +139,15 @@ class Daemon:
                 if woke and not self.stopping.is_set():
                     self.poll_once()
                 self.scheduler.run_pending()
-        except AuthenticationError as exc:
-            logger.error("%s: %s; fix the credentials and start again", self.name, exc)
+        except Exception as exc:  # never a silent clean exit: the service manager must see the failure
+            code, message = next(
+                ((code, message) for kind, code, message in STOPS if isinstance(exc, kind)),
+                (1, "%s: stopped by an unexpected error: %s"),
+            )
+            logger.error(message, self.name, exc, exc_info=code == 1)
             if self.metrics is not None:
                 self.metrics.record_failure()
-            return 3
-        except FolderRefused as exc:
-            logger.error("%s: %s; fix it and start again", self.name, exc)
-            if self.metrics is not None:
-                self.metrics.record_failure()
-            return 4
-        except ConfigError as exc:  # e.g. the password file went missing
-            logger.error("%s: configuration error: %s", self.name, exc)
-            if self.metrics is not None:
-                self.metrics.record_failure()
-            return 2
-        except Exception:  # never a silent clean exit: the service manager must see the failure
-            logger.exception("%s: stopped by an unexpected error", self.name)
-            if self.metrics is not None:
-                self.metrics.record_failure()
-            return 1
+            return code
         finally:
             self._disconnect()
         logger.info("%s: stopped after %d polls", self.name, self.polls)

@@ -22,7 +22,7 @@ from triage.config import Config
 from triage.domain import Action, Address, Classification, Decision, Label, Owner, ParsedMessage
 from triage.drafting import TEMPLATE_NAMES
 from triage.errors import AuthenticationError, ConfigError, MailboxError, ModelError
-from triage.imap_inbox import connect
+from triage.imap_inbox import connect, find_folder
 from triage.logs import RedactSecrets
 from triage.store import Store
 
@@ -223,55 +223,51 @@ def _folders(client: imapclient.IMAPClient, config: Config) -> list[Finding]:
             "" if writable else "give the triage login write access to the folder (keywords are set on it)",
         )
     )
-    permanent = selected.get(b"PERMANENTFLAGS", ())
-    if b"\\*" in permanent:
-        findings.append(Finding("keywords", "ok", "the server keeps new keywords (PERMANENTFLAGS \\*)"))
-    else:
-        findings.append(
-            Finding(
-                "keywords",
-                "warn",
-                "the server does not allow new keywords: triage_<class> marks will not stick",
-                "set marking.keywords: false, or use marking.move_to_class_folders",
-            )
-        )
-    drafts = s.drafts_folder or client.find_special_folder(imapclient.imapclient.DRAFTS)
-    if drafts and client.folder_exists(drafts):
-        findings.append(Finding("drafts folder", "ok", f"{drafts!r}"))
-    else:
-        findings.append(
-            Finding(
-                "drafts folder",
-                "fail",
-                f"{drafts!r} not found" if drafts else "no folder is marked as Drafts (SPECIAL-USE)",
-                f"set mailbox.drafts_folder to one of {_names(client)}, or create a Drafts folder",
-            )
-        )
-    sent = s.sent_folder or client.find_special_folder(imapclient.imapclient.SENT)
-    if sent and client.folder_exists(sent):
-        findings.append(Finding("sent folder", "ok", f"{sent!r}"))
-    else:
-        findings.append(
-            Finding(
-                "sent folder",
-                "warn",
-                "no Sent folder found: response times count only \\Answered flags and team mail in the inbox",
-                f"set mailbox.sent_folder to one of {_names(client)}",
-            )
-        )
-    if b"IDLE" in client.capabilities():
-        findings.append(Finding("IDLE", "ok", "new mail is noticed at once"))
-    else:
-        findings.append(
-            Finding(
-                "IDLE",
-                "warn",
-                "the server has no IDLE",
-                "nothing to fix: triage polls every daemon.poll_interval_seconds",
-            )
-        )
+    drafts = find_folder(client, s.drafts_folder, imapclient.imapclient.DRAFTS)
+    sent = find_folder(client, s.sent_folder, imapclient.imapclient.SENT)
+    findings += [
+        _either(
+            "keywords",
+            b"\\*" in selected.get(b"PERMANENTFLAGS", ()),
+            "the server keeps new keywords (PERMANENTFLAGS \\*)",
+            "warn",
+            "the server does not allow new keywords: triage_<class> marks will not stick",
+            "set marking.keywords: false, or use marking.move_to_class_folders",
+        ),
+        _either(
+            "drafts folder",
+            drafts is not None,
+            repr(drafts),
+            "fail",
+            f"{s.drafts_folder!r} not found"
+            if s.drafts_folder
+            else "no folder is marked as Drafts (SPECIAL-USE)",
+            f"set mailbox.drafts_folder to one of {_names(client)}, or create a Drafts folder",
+        ),
+        _either(
+            "sent folder",
+            sent is not None,
+            repr(sent),
+            "warn",
+            "no Sent folder found: response times count only \\Answered flags and team mail in the inbox",
+            f"set mailbox.sent_folder to one of {_names(client)}",
+        ),
+        _either(
+            "IDLE",
+            b"IDLE" in client.capabilities(),
+            "new mail is noticed at once",
+            "warn",
+            "the server has no IDLE",
+            "nothing to fix: triage polls every daemon.poll_interval_seconds",
+        ),
+    ]
     findings.append(_clock(client))
     return findings
+
+
+def _either(check: str, passed: bool, detail: str, status: str, problem: str, fix: str) -> Finding:
+    """ok with `detail` when `passed`, else `status` (warn or fail) with the problem and its fix."""
+    return Finding(check, "ok", detail) if passed else Finding(check, status, problem, fix)
 
 
 def _clock(client: imapclient.IMAPClient) -> Finding:

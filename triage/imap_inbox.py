@@ -78,6 +78,12 @@ def _upgrade(client: imapclient.IMAPClient, context: ssl.SSLContext, s: ImapSett
         )
 
 
+def find_folder(client: imapclient.IMAPClient, configured: str | None, special_use: bytes) -> str | None:
+    """The configured folder, else the one the server marks with SPECIAL-USE; None when it does not exist."""
+    folder = configured or client.find_special_folder(special_use)
+    return str(folder) if folder and client.folder_exists(folder) else None
+
+
 class ImapInbox:
     """One connection to one mailbox; `secret` is a password or an OAuth access token."""
 
@@ -113,9 +119,7 @@ class ImapInbox:
         return int(self.client.folder_status(self.folder, [b"UIDVALIDITY"])[b"UIDVALIDITY"])
 
     def _find_sent(self) -> str | None:
-        configured = self.settings.sent_folder
-        folder = configured or self.client.find_special_folder(imapclient.imapclient.SENT)
-        return str(folder) if folder and self.client.folder_exists(folder) else None
+        return find_folder(self.client, self.settings.sent_folder, imapclient.imapclient.SENT)
 
     def list_uids(self, above: int) -> tuple[int, list[int]]:
         status = self.client.folder_status(self.folder, [b"UIDVALIDITY", b"UIDNEXT"])

@@ -157,7 +157,8 @@ def poll(
     if inbox.sent_folder and not dry_run:
         sync_sent(inbox, store, engine.max_message_bytes)
     if engine.correction_window is not None and not dry_run:
-        now, since = clock(), clock() - engine.correction_window
+        now = clock()
+        since = now - engine.correction_window
         unanswered = store.unanswered_in_folder(inbox.name, inbox.folder, uidvalidity, since)
         labeled = store.labeled_in_folder(inbox.name, inbox.folder, uidvalidity, since)
         watched = sorted(set(unanswered) | set(labeled))

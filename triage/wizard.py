@@ -19,7 +19,7 @@ import imapclient
 from triage import app
 from triage import config as config_module
 from triage.errors import ConfigError
-from triage.imap_inbox import connect
+from triage.imap_inbox import connect, find_folder
 from triage.logs import RedactSecrets
 
 # provider -> (IMAP server, port, SMTP server, note for the secret)
@@ -141,8 +141,8 @@ def test_connection(a: Answers, environ: Mapping[str, str], password: Callable[[
     try:
         if not client.folder_exists(a.folder):
             raise ConfigError("--folder", "a folder that exists", a.folder)
-        drafts = client.find_special_folder(imapclient.imapclient.DRAFTS)
-        sent = client.find_special_folder(imapclient.imapclient.SENT)
+        drafts = find_folder(client, None, imapclient.imapclient.DRAFTS)
+        sent = find_folder(client, None, imapclient.imapclient.SENT)
         return Found(drafts, sent, b"IDLE" in client.capabilities())
     finally:
         client.logout()
