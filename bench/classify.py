@@ -18,10 +18,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from triage import model_store, training  # noqa: E402
-from triage.classifier import Classifier  # noqa: E402
-from triage.datasets import read_corpus, read_csv  # noqa: E402
-from triage.training import texts_of  # noqa: E402
+from triage.adapters import model_store  # noqa: E402
+from triage.adapters.datasets import read_corpus, read_csv  # noqa: E402
+from triage.judgement.classifier import Classifier  # noqa: E402
+from triage.training.fitting import evaluate, texts_of, train  # noqa: E402
 
 EVAL_ROWS = 6000  # a fixed random slice of the dev set keeps each point of the curve quick
 
@@ -44,9 +44,9 @@ def main() -> None:
     classifier.classify(texts)
     batch = len(texts) / (time.perf_counter() - started)
     started = time.perf_counter()
-    training.train(corpus)
+    train(corpus)
     train_s = time.perf_counter() - started
-    full = training.evaluate(classifier, dev, threshold=0.5)
+    full = evaluate(classifier, dev, threshold=0.5)
     print(f"prediction: {single:.0f} msg/s one at a time, {batch:.0f} msg/s in a batch of {len(texts)}")
     print(f"training on {len(corpus)} rows: {train_s:.1f} s")
     print(
@@ -64,8 +64,8 @@ def main() -> None:
     print("| k corrections | macro-F1 | escalation recall |\n|---|---|---|")
     for k in ks:
         added = [dev[i] for i in pool[:k]]
-        model = Classifier(training.train(corpus + added), f"k{k}")
-        figures = training.evaluate(model, evaluation, threshold=0.5)
+        model = Classifier(train(corpus + added), f"k{k}")
+        figures = evaluate(model, evaluation, threshold=0.5)
         print(f"| {k} | {figures['macro_f1']:.3f} | {figures['per_class']['escalation']['recall']:.3f} |")
 
 

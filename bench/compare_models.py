@@ -24,9 +24,9 @@ from sklearn.naive_bayes import ComplementNB  # noqa: E402
 from sklearn.pipeline import FeatureUnion, Pipeline  # noqa: E402
 from sklearn.svm import LinearSVC  # noqa: E402
 
-from triage.classifier import RISK_TERMS, TONE_PATTERN, build_pipeline  # noqa: E402
-from triage.datasets import read_corpus, read_csv  # noqa: E402
-from triage.training import texts_of  # noqa: E402
+from triage.adapters.datasets import read_corpus, read_csv  # noqa: E402
+from triage.judgement.classifier import RISK_TERMS, TONE_PATTERN, build_pipeline  # noqa: E402
+from triage.training.fitting import texts_of  # noqa: E402
 
 
 def words() -> TfidfVectorizer:

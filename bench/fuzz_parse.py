@@ -57,8 +57,9 @@ with atheris.instrument_imports(include=["triage", "mailparser", "mailparser_rep
         ParsedMessage,
         RawMessage,
     )
-    from triage.pipeline import Engine, parse_one, plan_batch  # noqa: E402
-    from triage.store import Store  # noqa: E402
+    from triage.pipeline.engine import Engine  # noqa: E402
+    from triage.pipeline.planning import parse_one, plan_batch  # noqa: E402
+    from triage.state.store import Store  # noqa: E402
 
 T = TypeVar("T")
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

@@ -10,12 +10,12 @@ import yaml
 
 from tests.conftest import Dovecot
 from tests.test_imap_end_to_end import mix  # noqa: F401  (fixture)
-from triage import model_store
-from triage.classifier import Classifier
+from triage.adapters import model_store
+from triage.app.logs import RedactSecrets
 from triage.cli import main
-from triage.logs import RedactSecrets
-from triage.store import Store
-from triage.training import is_held_out
+from triage.judgement.classifier import Classifier
+from triage.state.store import Store
+from triage.training.team import is_held_out
 
 
 def database(config_path: Path) -> Path:
@@ -144,7 +144,7 @@ def test_filing_a_message_into_another_class_folder_is_a_correction_and_past_fol
 def test_the_scheduled_retrain_swaps_in_a_promoted_model_and_survives_a_failure(tmp_path: Path) -> None:
     from triage import app
     from triage import config as config_module
-    from triage.cli import retrain_in_place
+    from triage.cli.model import retrain_in_place
     from triage.daemon import Daemon
 
     repo = Path(__file__).parent.parent

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.conftest import REPO
-from triage.classifier import Rules
-from triage.decisions import Policy, decide
 from triage.domain import Action, Classification, Label
-from triage.parsing import parse
+from triage.judgement.classifier import Rules
+from triage.judgement.decisions import Policy, decide
+from triage.mail.parsing import parse
 
 NOW = datetime(2026, 11, 20, tzinfo=UTC)
 POLICY = Policy(
@@ -95,7 +95,7 @@ def test_the_escalation_floor_turns_a_likely_escalation_into_one() -> None:
 
 def test_an_escalation_goes_to_the_first_matching_route_and_its_promise() -> None:
     from triage.domain import Owner
-    from triage.routing import Route
+    from triage.judgement.routing import Route
 
     payments = Route(
         "payments",
@@ -134,7 +134,7 @@ def test_an_escalation_goes_to_the_first_matching_route_and_its_promise() -> Non
 
 def test_a_route_can_match_a_pattern_and_take_only_some_classes() -> None:
     from triage.domain import Owner
-    from triage.routing import Route
+    from triage.judgement.routing import Route
 
     orders = Route("orders", Owner("Omar"), patterns=(r"order\s+#?NW-\d+",), labels=("escalation",))
     complaints = Route("complaints", Owner("Cleo"), labels=("complaint",))  # by class alone

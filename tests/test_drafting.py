@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from triage.app import read_fixes, read_templates
+from triage.app.engine import read_fixes, read_templates
 from triage.domain import Action, Classification, Decision, Label, Owner
-from triage.drafting import FORBIDDEN_PHRASES, TEMPLATE_NAMES, Drafter, DraftSettings, restate
-from triage.parsing import parse
+from triage.mail.parsing import parse
+from triage.replies.drafting import FORBIDDEN_PHRASES, TEMPLATE_NAMES, Drafter, DraftSettings, restate
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

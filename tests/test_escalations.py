@@ -14,20 +14,13 @@ from tests.conftest import Dovecot, SmtpServer
 from tests.test_imap_end_to_end import drafts, poller, write_config
 from triage import app
 from triage import config as config_module
-from triage.briefs import (
-    Case,
-    FollowUpPolicy,
-    compose_brief,
-    due_reminder,
-    find_numbers,
-    find_phones,
-    gather_facts,
-)
 from triage.cli import main
 from triage.domain import Action, Classification, Decision, Label, Owner
-from triage.parsing import parse
-from triage.pipeline import open_cases
-from triage.store import Store
+from triage.mail.parsing import parse
+from triage.pipeline.follow_up import open_cases
+from triage.replies.briefs import Case, FollowUpPolicy, compose_brief, due_reminder
+from triage.replies.facts import find_numbers, find_phones, gather_facts
+from triage.state.store import Store
 
 RECEIVED = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)  # a Monday
 PRIYA = Owner("Priya Shah", "priya@northwind.example", "payments lead")
@@ -83,7 +76,7 @@ def test_the_brief_has_every_fact_the_timeline_why_and_what_the_customer_was_tol
     message = parse(CHARGEBACK, RECEIVED)
     decision = Decision(Action.DRAFT, "rule keyword chargeback", Classification(Label.ESCALATION, 1.0, "m"))
     facts = gather_facts(message, decision, RECEIVED + timedelta(hours=2))
-    from triage.briefs import TimelineEntry
+    from triage.replies.briefs import TimelineEntry
 
     timeline = [TimelineEntry(RECEIVED, "Jane Doe wrote: Charged twice for order NW-48213")]
     brief = compose_brief(facts, PRIYA, TEAM, timeline, "Dear Jane, I am sorry ...", "Europe/London")

@@ -48,7 +48,7 @@ def test_eval_json_has_the_documented_keys(labeled_csv: Path, capsys: pytest.Cap
 
 
 def test_the_threshold_for_a_precision_target_is_the_lowest_that_reaches_it() -> None:
-    from triage.evaluation import threshold_for_precision
+    from triage.judgement.evaluation import threshold_for_precision
 
     truth = ["a", "b", "a", "a", "a"]
     predicted = ["a", "a", "a", "a", "a"]
@@ -60,8 +60,9 @@ def test_the_threshold_for_a_precision_target_is_the_lowest_that_reaches_it() ->
 
 
 def test_precision_targets_set_per_class_thresholds_from_the_shipped_model(tmp_path: Path) -> None:
-    from triage import app, model_store
+    from triage import app
     from triage import config as config_module
+    from triage.adapters import model_store
 
     repo = Path(__file__).parent.parent
     config = config_module.from_mapping(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from triage.fires import Problem, recurring
+from triage.metrics.fires import Problem, recurring
 
 T0 = datetime(2026, 11, 18, 8, 0, tzinfo=UTC)
 

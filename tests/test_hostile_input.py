@@ -25,7 +25,9 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import REPO
-from triage import app, pipeline
+from triage import app
+
+# PIPELINE-NAMESPACE
 from triage import config as config_module
 from triage.domain import (
     Action,
@@ -38,8 +40,10 @@ from triage.domain import (
     ParsedMessage,
     RawMessage,
 )
-from triage.pipeline import Engine, MessagePlan, parse_one, plan_batch
-from triage.store import Store
+from triage.pipeline import planning
+from triage.pipeline.engine import Engine, MessagePlan
+from triage.pipeline.planning import parse_one, plan_batch
+from triage.state.store import Store
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 LIMIT = 64 * 1024  # mailbox.max_message_bytes for these tests
@@ -359,7 +363,7 @@ def parses_recorded() -> Iterator[list[bytes]]:
         return parse_one(data, internaldate)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(pipeline, "parse_one", spy)
+        patch.setattr(planning, "parse_one", spy)
         yield calls
 
 
@@ -389,7 +393,7 @@ def test_a_message_at_the_size_limit_is_parsed(shipped: Shipped) -> None:
 def test_a_large_message_in_a_real_maildir_is_skipped_and_the_rest_drafted(
     shipped: Shipped, tmp_path: Path
 ) -> None:
-    from triage.maildir_inbox import MaildirInbox
+    from triage.adapters.maildir_inbox import MaildirInbox
 
     inbox = MaildirInbox(tmp_path / "Maildir")
     small = customer(("Message-ID", b"<small@example.org>"), ("Subject", b"Broken tent"))

@@ -16,10 +16,11 @@ import yaml
 from tests.conftest import REPO, Dovecot
 from triage import app
 from triage import config as config_module
+from triage.app.logs import RedactSecrets
 from triage.cli import main
-from triage.logs import RedactSecrets
-from triage.pipeline import Engine, poll
-from triage.store import Store
+from triage.pipeline.engine import Engine
+from triage.pipeline.poll import poll
+from triage.state.store import Store
 
 DEMO = REPO / "triage" / "demo_mailbox" / "INBOX"
 CORPUS = REPO / "tests" / "parsing_corpus"
@@ -348,7 +349,7 @@ def test_json_logs_and_one_summary_line_per_poll(
     config = config_module.load(config_path, {"TRIAGE_PASSWORD": "secret"})
     assert main(["--log-format", "json", "--config", str(config_path), "check-config"]) == 0
     capfd.readouterr()
-    from triage.logs import configure
+    from triage.app.logs import configure
 
     configure("INFO", "json", RedactSecrets())
     daemon = Daemon(
@@ -376,8 +377,8 @@ def test_no_password_in_clear_to_a_remote_server_without_starttls(tmp_path: Path
     as a test cannot own a non-loopback host.
     """
     from tests.conftest import start_dovecot
+    from triage.adapters.imap_inbox import ImapInbox, ImapSettings
     from triage.errors import MailboxError
-    from triage.imap_inbox import ImapInbox, ImapSettings
 
     server = start_dovecot(tls=False)
     try:
@@ -418,8 +419,8 @@ def test_the_teams_replies_are_read_from_the_sent_folder_found_by_special_use(
 def test_a_message_answered_from_any_mail_client_counts_as_answered(
     dovecot: Dovecot, imap_user: str, mix: tuple[Path, int]
 ) -> None:
-    from triage.metrics import conversations
-    from triage.pipeline import conversation_events
+    from triage.metrics.conversations import conversations
+    from triage.pipeline.threads import conversation_events
 
     config_path, _ = mix
     assert main(["--config", str(config_path), "run", "--once"]) == 0

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from triage.metrics import BusinessHours, MailEvent, conversations, first_response_figures, percentile
+from triage.metrics.business_hours import BusinessHours
+from triage.metrics.conversations import MailEvent, conversations
+from triage.metrics.response import first_response_figures, percentile
 
 MON = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)  # a Monday
 
@@ -96,7 +98,7 @@ def test_status_on_the_demo_mailbox_reads_the_sent_folder(tmp_path, capsys) -> N
 
 
 def test_a_waiting_conversation_is_at_risk_then_breached_by_its_class_target() -> None:
-    from triage.metrics import sla_state
+    from triage.metrics.conversations import sla_state
 
     escalation = MailEvent("<e>", None, (), "Fraud", "c@x.example", MON, False, "escalation")
     complaint = MailEvent("<c>", None, (), "Late", "d@x.example", MON, False, "complaint")
@@ -111,7 +113,7 @@ def test_a_waiting_conversation_is_at_risk_then_breached_by_its_class_target() -
 
 
 def test_draft_acceptance_compares_what_was_sent_with_the_draft() -> None:
-    from triage.metrics import acceptance, acceptance_by_template
+    from triage.metrics.acceptance import acceptance, acceptance_by_template
 
     draft = "Dear Jo,\n\nI am sorry. Thank you for bringing this to my attention. We will call you by Monday."
     assert acceptance(draft, draft.replace("\n", " ")) == "sent as is"
@@ -125,9 +127,9 @@ def test_draft_acceptance_compares_what_was_sent_with_the_draft() -> None:
 def test_a_team_reply_that_lands_in_the_inbox_counts_as_a_reply(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from tests.conftest import REPO
     from triage.cli import main
-    from triage.metrics import conversations
-    from triage.pipeline import conversation_events
-    from triage.store import Store
+    from triage.metrics.conversations import conversations
+    from triage.pipeline.threads import conversation_events
+    from triage.state.store import Store
 
     maildir = tmp_path / "m"
     for sub in ("cur", "new", "tmp"):

@@ -11,7 +11,7 @@ import pytest
 import skops.io
 from sklearn.tree import DecisionTreeClassifier
 
-from triage import model_store
+from triage.adapters import model_store
 from triage.errors import ModelError
 
 MODELS = Path(__file__).parent.parent / "models"
@@ -77,8 +77,8 @@ def test_the_shipped_models_confidence_is_not_overstated_on_the_dev_set() -> Non
 def test_only_the_new_text_counts_not_the_quoted_history() -> None:
     from datetime import datetime
 
-    from triage.classifier import model_text
-    from triage.parsing import parse
+    from triage.judgement.classifier import model_text
+    from triage.mail.parsing import parse
 
     classifier = model_store.load(MODELS)
     short = b"From: a@b.example\nSubject: \n\nhow do i change my delivery address?\n"

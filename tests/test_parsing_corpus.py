@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from triage.errors import MalformedMessage
-from triage.parsing import parse
-from triage.screening import machine_reason
+from triage.mail.parsing import parse
+from triage.mail.screening import machine_reason
 
 CORPUS = Path(__file__).parent / "parsing_corpus"
 INTERNALDATE = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

@@ -11,9 +11,10 @@ from pathlib import Path
 from tests.conftest import REPO
 from triage import app
 from triage import config as config_module
-from triage.logs import RedactSecrets
-from triage.pipeline import PARALLEL_MIN, poll
-from triage.store import Store
+from triage.app.logs import RedactSecrets
+from triage.pipeline.planning import PARALLEL_MIN
+from triage.pipeline.poll import poll
+from triage.state.store import Store
 
 DEMO = sorted((REPO / "triage" / "demo_mailbox" / "INBOX").glob("*.eml"))
 
@@ -62,8 +63,8 @@ def test_parallel_parsing_gives_the_same_decisions(tmp_path: Path) -> None:
 def test_each_poll_looks_at_the_live_window_and_reports_at_everything(tmp_path: Path) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from triage.metrics import conversations
-    from triage.pipeline import conversation_events
+    from triage.metrics.conversations import conversations
+    from triage.pipeline.threads import conversation_events
 
     now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
     root = tmp_path / "box"

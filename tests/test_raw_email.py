@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from triage.errors import MalformedMessage
-from triage.parsing import parse
-from triage.screening import machine_reason
+from triage.mail.parsing import parse
+from triage.mail.screening import machine_reason
 
 RAW = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "raw_email"
 NOT_MAIL = (".jsonl", ".md", ".json")

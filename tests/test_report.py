@@ -128,9 +128,9 @@ def test_the_daemon_schedules_the_weekly_report_and_a_failure_does_not_stop_it(
 ) -> None:
     from triage import app
     from triage import config as config_module
-    from triage.cli import scheduled_report
+    from triage.app.logs import RedactSecrets
+    from triage.cli.reports import scheduled_report
     from triage.daemon import Daemon
-    from triage.logs import RedactSecrets
 
     with_smtp(demo_config, smtp_server.port, smtp_server.ca_file)
     config = config_module.load(demo_config, {})
@@ -197,9 +197,9 @@ def test_prometheus_metrics_are_served_after_a_poll(demo_config: Path) -> None:
     from tests.conftest import free_port
     from triage import app
     from triage import config as config_module
+    from triage.adapters.prometheus import PollMetrics
+    from triage.app.logs import RedactSecrets
     from triage.daemon import Daemon
-    from triage.logs import RedactSecrets
-    from triage.prometheus import PollMetrics
 
     config = config_module.load(demo_config, {})
     metrics = PollMetrics(app.mailbox_name(config))

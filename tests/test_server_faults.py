@@ -22,11 +22,11 @@ from tests.conftest import Dovecot, start_dovecot
 from tests.test_imap_end_to_end import DEMO, append_mix, drafts, inbox_flags, write_config
 from triage import app
 from triage import config as config_module
+from triage.app.logs import RedactSecrets
 from triage.cli import main
 from triage.daemon import Daemon
-from triage.logs import RedactSecrets
-from triage.pipeline import poll
-from triage.store import Store
+from triage.pipeline.poll import poll
+from triage.state.store import Store
 
 ENV = {"TRIAGE_PASSWORD": "secret"}
 # imapclient tags look like "ABCD12"; a literal's content never starts a line like this in our drafts

@@ -20,7 +20,7 @@ from tests.test_daemon import append, start_daemon, wait_for_drafts
 from tests.test_imap_end_to_end import DEMO, drafts, write_config
 from triage import config as config_module
 from triage.cli import main
-from triage.store import Store
+from triage.state.store import Store
 
 UNIT = REPO / "triage" / "systemd" / "triage.service"
 
@@ -405,7 +405,7 @@ def test_eval_shows_progress_on_a_terminal_and_is_quiet_otherwise(tmp_path: Path
 
 
 def test_init_on_a_terminal_asks_for_what_is_missing_with_sensible_defaults() -> None:
-    from triage.wizard import Answers, complete, mailbox_url
+    from triage.cli.wizard import Answers, complete, mailbox_url
 
     asked: list[str] = []
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from triage.domain import Cursor, MessageRef
-from triage.store import MIGRATIONS, Store
+from triage.state.migrations import MIGRATIONS
+from triage.state.store import Store
 
 NOW = datetime(2026, 11, 20, tzinfo=UTC)
 

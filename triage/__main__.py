@@ -1,5 +1,5 @@
 import sys
 
-from triage.entry import main
+from triage.cli import main
 
 sys.exit(main())

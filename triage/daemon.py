@@ -25,13 +25,14 @@ from imapclient.exceptions import IMAPClientError
 from tenacity import RetryError, Retrying, retry_if_exception, stop_any, wait_exponential_jitter
 from tenacity.stop import stop_base
 
-from triage.classifier import Classifier
+from triage.adapters.prometheus import PollMetrics
 from triage.domain import PollSummary
 from triage.errors import AuthenticationError, ConfigError, FolderRefused, MailboxError
-from triage.pipeline import Engine, poll
+from triage.judgement.classifier import Classifier
+from triage.pipeline.engine import Engine
+from triage.pipeline.poll import poll
 from triage.ports import Inbox
-from triage.prometheus import PollMetrics
-from triage.store import Store
+from triage.state.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -185,7 +186,11 @@ class Daemon:
         self.polls += 1
         if self.metrics is not None:
             self.metrics.record_poll(
-                result, time.monotonic() - started, time.time(), result.open_count, result.oldest_open_hours
+                result.counts,
+                time.monotonic() - started,
+                time.time(),
+                result.open_count,
+                result.oldest_open_hours,
             )
         s = result.summary
         logger.info(

@@ -1,0 +1,207 @@
+"""Composition: the engine (model, policy, drafter, follow-up) built from a validated Config."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from triage import config as config_module
+from triage.adapters import model_store
+from triage.adapters.datasets import Example, read_corpus
+from triage.app.mailboxes import open_store, smtp_sender, team_notifier, utc_now
+from triage.config.loading import Config
+from triage.domain import Owner
+from triage.errors import ConfigError
+from triage.judgement.classifier import Rules
+from triage.judgement.decisions import Policy
+from triage.judgement.evaluation import threshold_for_precision
+from triage.judgement.routing import Route
+from triage.pipeline.engine import Engine, FollowUp
+from triage.replies.briefs import FollowUpPolicy
+from triage.replies.drafting import TEMPLATE_SUFFIX, Drafter, DraftSettings, Fix
+from triage.training.team import TeamTraining, train_team_model
+
+logger = logging.getLogger(__name__)
+
+
+def read_templates(directory: Path) -> dict[str, str]:
+    """Template sources by name (`complaint.txt.j2` -> `complaint`)."""
+    if not directory.is_dir():
+        raise ConfigError("drafting.templates_dir", "a folder of *.txt.j2 templates", str(directory))
+    return {
+        path.name.removesuffix(TEMPLATE_SUFFIX): path.read_text(encoding="utf-8")
+        for path in sorted(directory.glob(f"*{TEMPLATE_SUFFIX}"))
+    }
+
+
+def read_fixes(directory: Path) -> tuple[Fix, ...]:
+    path = directory / "fixes.yaml"
+    if not path.exists():
+        return ()
+    entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    if not isinstance(entries, list):
+        raise ConfigError(f"{path.name}", "a list of {keywords, steps}", type(entries).__name__)
+    fixes = []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not entry.get("keywords") or not entry.get("steps"):
+            raise ConfigError(f"{path.name}[{index}]", "keywords: [...] and steps: [...]", entry)
+        fixes.append(Fix(tuple(map(str, entry["keywords"])), tuple(map(str, entry["steps"]))))
+    return tuple(fixes)
+
+
+def build_drafter(config: Config) -> Drafter:
+    s = config.settings
+    templates = read_templates(config.templates_dir)
+    try:
+        return Drafter(
+            templates,
+            DraftSettings(
+                team_name=s.team.name,
+                team_address=s.team.address,
+                signature=s.team.signature,
+                timezone=s.team.timezone,
+                reply_within_hours=dict(s.drafting.reply_within_hours),
+                escalation_owner=s.drafting.escalation_owner,
+                fixes=read_fixes(config.templates_dir),
+            ),
+        )
+    except ValueError as exc:
+        raise ConfigError(
+            "drafting.templates_dir", "complaint, small_fix, escalation and needs_review templates", str(exc)
+        ) from None
+
+
+def class_thresholds(config: Config, info: model_store.ModelInfo) -> dict[str, float]:
+    """Per-class thresholds meeting classifier.precision_targets on the model's CV predictions."""
+    targets = config.settings.classifier.precision_targets
+    predictions = info.figures.get("cross_validation", {}).get("predictions")
+    if not targets:
+        return {}
+    if not predictions:
+        logger.warning("model %s has no cross-validated predictions: precision_targets ignored", info.version)
+        return {}
+    truth, predicted, confidence = zip(*predictions)
+    thresholds = {
+        label: threshold_for_precision(truth, predicted, confidence, label, target)
+        for label, target in targets.items()
+    }
+    logger.info("per-class thresholds from precision targets: %s", thresholds)
+    return thresholds
+
+
+def build_policy(config: Config, thresholds: Mapping[str, float] | None = None) -> Policy:
+    s = config.settings
+    return Policy(
+        team_addresses=frozenset({s.team.address, *(a.lower() for a in s.team.own_addresses)}),
+        rules=Rules(
+            escalation_keywords=tuple(s.rules.escalation_keywords),
+            vip_domains=tuple(d.lower() for d in s.rules.vip_domains),
+        ),
+        threshold=s.classifier.threshold,
+        needs_review_draft=s.classifier.needs_review_draft == "acknowledge",
+        class_thresholds=dict(thresholds or {}),
+        routes=tuple(
+            Route(
+                r.name,
+                Owner(r.owner.name, r.owner.address, r.owner.role),
+                tuple(r.keywords),
+                tuple(d.lower() for d in r.domains),
+                r.reply_within_hours,
+                tuple(r.patterns),
+                tuple(r.labels),
+            )
+            for r in s.routing.routes
+        ),
+        default_route=Route(
+            "default",
+            Owner(s.routing.default_owner.name, s.routing.default_owner.address, s.routing.default_owner.role)
+            if s.routing.default_owner
+            else Owner(s.drafting.escalation_owner),
+        ),
+        escalation_floor=s.classifier.escalation_floor,
+    )
+
+
+def parse_pool(config: Config) -> Executor | None:
+    """Worker processes for parsing big batches, or None for in-process parsing."""
+    workers = config.settings.daemon.parse_workers or min(os.cpu_count() or 1, 4)
+    if workers <= 1:
+        return None
+    # fork: workers inherit the imported parser at no start-up cost
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+
+
+def follow_up(config: Config, environ: Mapping[str, str]) -> FollowUp | None:
+    """Briefs and reminders as routing.deliver says: saved to Drafts, emailed, or off."""
+    s = config.settings
+    routing = s.routing
+    if routing.deliver == "off":
+        return None
+    send_email = smtp_sender(config, environ) if routing.deliver == "email" else None
+    lead = routing.team_lead
+    return FollowUp(
+        policy=FollowUpPolicy(
+            remind_every_hours=dict(routing.remind_every_hours),
+            waiting_on_customer_hours=routing.waiting_on_customer_hours,
+            team_lead=Owner(lead.name, lead.address, lead.role) if lead else None,
+            lead_after_reminders=routing.lead_after_reminders,
+        ),
+        team=Owner(s.team.name, s.team.address),
+        zone=s.team.timezone,
+        send_email=send_email,
+    )
+
+
+def build_engine(config: Config, executor: Executor | None = None) -> Engine:
+    s = config.settings
+    team = model_store.team_dir(config.database)
+    classifier = model_store.load_active(config.model_dir, team)
+    info = model_store.read_info(
+        config.model_dir if not (team / classifier.version).is_dir() else team / classifier.version
+    )
+    return Engine(
+        executor=executor,
+        classifier=classifier,
+        drafter=build_drafter(config),
+        policy=build_policy(config, class_thresholds(config, info)),
+        max_message_bytes=s.mailbox.max_message_bytes,
+        keywords=s.marking.keywords,
+        class_folders=dict(s.marking.class_folders) if s.marking.move_to_class_folders else None,
+        correction_folders=dict(s.marking.class_folders) if s.classifier.learn_from_keywords else None,
+        sla=(dict(s.drafting.reply_within_hours), s.metrics.at_risk_share)
+        if s.metrics.holding_drafts
+        else None,
+        notify_team=team_notifier(config, config_module.environ()),
+        follow_up=follow_up(config, config_module.environ()),
+        live_window=timedelta(days=s.metrics.live_window_days),
+        only_since=datetime.combine(s.mailbox.only_since, time(0), ZoneInfo(s.team.timezone))
+        if s.mailbox.only_since
+        else None,
+        correction_window=(
+            timedelta(days=s.classifier.correction_window_days) if s.classifier.learn_from_keywords else None
+        ),
+    )
+
+
+def train_on_corrections(config: Config, corpus_dir: Path, past_mail: Sequence[Example] = ()) -> TeamTraining:
+    """A new team model from the corpus, the stored corrections and any past mail."""
+    with open_store(config) as store:
+        corrections = [(c.message_id, c.text, c.label) for c in store.corrected_texts()]
+    team = model_store.team_dir(config.database)
+    return train_team_model(
+        read_corpus(corpus_dir).examples,
+        corrections,
+        team,
+        model_store.load_active(config.model_dir, team),
+        config.settings.classifier.threshold,
+        utc_now(),
+        past_mail,
+    )

@@ -1,0 +1,1 @@
+"""Judgement: which class a message is, what to do with it, and who owns it. Pure."""

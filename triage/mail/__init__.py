@@ -1,0 +1,1 @@
+"""Reading mail: raw RFC 5322 bytes to a parsed message, and what is machine mail. Pure."""

@@ -1,0 +1,1 @@
+"""Metrics: conversations, response times, draft acceptance, recurring fires. Pure."""

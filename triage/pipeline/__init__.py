@@ -1,0 +1,1 @@
+"""Orchestration: the order of the steps of a poll; adapters arrive as arguments."""

@@ -1,0 +1,1 @@
+"""The weekly inbox-health report: figures, text, HTML, charts and the email. Pure."""

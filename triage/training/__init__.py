@@ -1,0 +1,1 @@
+"""Training: the shipped model from the corpus, and team models from corrections."""
