@@ -13,6 +13,7 @@ from triage.app.engine import read_fixes, read_templates
 from triage.domain import Action, Classification, Decision, Label, Owner
 from triage.mail.parsing import parse
 from triage.replies.drafting import FORBIDDEN_PHRASES, TEMPLATE_NAMES, Drafter, DraftSettings, restate
+from triage.replies.retrieval import AnswerIndex
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -23,7 +24,6 @@ SETTINGS = DraftSettings(
     timezone="Europe/London",
     reply_within_hours={"complaint": 24, "small_fix": 24, "escalation": 4, "needs_review": 24},
     escalation_owner="Dana Reyes, customer care lead",
-    fixes=read_fixes(TEMPLATES),
 )
 
 
@@ -49,7 +49,8 @@ def draft_for(data: bytes, label: str | None) -> tuple[str, email.message.EmailM
         )
     else:
         decision = Decision(Action.DRAFT, "model", Classification(Label(label), 0.9, "v"), label)
-    draft = drafter.render(parsed, decision, "key-1", NOW)
+    answer = AnswerIndex([], {}, read_fixes(TEMPLATES)).propose([parsed])[0] if label == "small_fix" else None
+    draft = drafter.render(parsed, decision, "key-1", NOW, answer)
     return draft.body, email.message_from_bytes(draft.data, policy=email.policy.default)
 
 
@@ -79,9 +80,35 @@ def test_an_escalation_draft_names_the_owner_and_when() -> None:
 
 
 def test_a_small_fix_draft_gives_steps_now() -> None:
-    body, _ = draft_for(message("How do I reset my password?", subject="Password"), "small_fix")
+    body, draft = draft_for(message("How do I reset my password?", subject="Password"), "small_fix")
     assert "Forgot password" in body
     assert "1. " in body and "2. " in body
+    assert "curated answer, fixes.yaml entry 1 (keyword 'password'" in draft["X-Triage"]
+
+
+def test_a_small_fix_with_no_known_answer_leaves_marked_places_for_the_reviewer() -> None:
+    body, draft = draft_for(
+        message("Can I bring my dog into the Bristol store?", subject="Dogs"), "small_fix"
+    )
+    assert "[reviewer: the first step for the customer]" in body
+    assert draft["X-Triage"] == "draft; review before sending"
+
+
+@pytest.mark.parametrize(
+    ("subject", "text"),
+    [
+        ("Thanks", "I returned from holiday and the boots fit perfectly."),  # "return" is a keyword
+        (
+            "Re: Spring sale",
+            "Which tent do you recommend?\n\n> To unsubscribe from marketing emails, click here",
+        ),
+        ("Outdoor list Digest, Vol 12, Issue 3", "Today's Topics:\n  1. unsubscribe (Sam)\n  2. tents (Ann)"),
+    ],
+    ids=["part of a longer word", "only in quoted text", "a list digest"],
+)
+def test_curated_keywords_match_whole_words_in_the_new_text_only(subject: str, text: str) -> None:
+    body, _ = draft_for(message(text, subject=subject), "small_fix")
+    assert "[reviewer: the first step for the customer]" in body
 
 
 def test_a_needs_review_draft_makes_no_class_specific_promise() -> None:

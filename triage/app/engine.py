@@ -24,12 +24,15 @@ from triage.judgement.classifier import Rules
 from triage.judgement.decisions import Policy
 from triage.judgement.evaluation import threshold_for_precision
 from triage.judgement.routing import Route
+from triage.pipeline.answers import AnswerBook
 from triage.pipeline.engine import Engine, FollowUp
 from triage.replies.briefs import FollowUpPolicy
-from triage.replies.drafting import TEMPLATE_SUFFIX, Drafter, DraftSettings, Fix
+from triage.replies.drafting import TEMPLATE_SUFFIX, Drafter, DraftSettings
+from triage.replies.retrieval import Fix
 from triage.training.team import TeamTraining, train_team_model
 
 logger = logging.getLogger(__name__)
+FIX_KEYS = {"keywords", "steps", "answer", "examples"}
 
 
 def read_templates(directory: Path) -> dict[str, str]:
@@ -43,17 +46,37 @@ def read_templates(directory: Path) -> dict[str, str]:
 
 
 def read_fixes(directory: Path) -> tuple[Fix, ...]:
+    """The curated answers of fixes.yaml: each with keywords or examples, and steps or an answer."""
     path = directory / "fixes.yaml"
     if not path.exists():
         return ()
-    entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    try:
+        entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    except yaml.YAMLError as exc:
+        raise ConfigError(path.name, "valid YAML", str(exc)) from None
     if not isinstance(entries, list):
-        raise ConfigError(f"{path.name}", "a list of {keywords, steps}", type(entries).__name__)
+        raise ConfigError(path.name, "a list of {keywords, steps}", type(entries).__name__)
     fixes = []
     for index, entry in enumerate(entries):
-        if not isinstance(entry, dict) or not entry.get("keywords") or not entry.get("steps"):
-            raise ConfigError(f"{path.name}[{index}]", "keywords: [...] and steps: [...]", entry)
-        fixes.append(Fix(tuple(map(str, entry["keywords"])), tuple(map(str, entry["steps"]))))
+        if not isinstance(entry, dict) or set(entry) - FIX_KEYS:
+            raise ConfigError(f"{path.name}[{index}]", f"a mapping with keys among {sorted(FIX_KEYS)}", entry)
+        lists = {key: entry.get(key) or [] for key in ("keywords", "steps", "examples")}
+        if not all(isinstance(value, list) for value in lists.values()):
+            raise ConfigError(f"{path.name}[{index}]", "keywords, steps and examples as lists", entry)
+        if not (lists["keywords"] or lists["examples"]) or not (lists["steps"] or entry.get("answer")):
+            raise ConfigError(
+                f"{path.name}[{index}]",
+                "keywords: [...] or examples: [...], and steps: [...] or answer",
+                entry,
+            )
+        fixes.append(
+            Fix(
+                keywords=tuple(map(str, lists["keywords"])),
+                steps=tuple(map(str, lists["steps"])),
+                answer=str(entry.get("answer") or ""),
+                examples=tuple(map(str, lists["examples"])),
+            )
+        )
     return tuple(fixes)
 
 
@@ -70,7 +93,6 @@ def build_drafter(config: Config) -> Drafter:
                 timezone=s.team.timezone,
                 reply_within_hours=dict(s.drafting.reply_within_hours),
                 escalation_owner=s.drafting.escalation_owner,
-                fixes=read_fixes(config.templates_dir),
             ),
         )
     except ValueError as exc:
@@ -187,6 +209,9 @@ def build_engine(config: Config, executor: Executor | None = None) -> Engine:
         else None,
         correction_window=(
             timedelta(days=s.classifier.correction_window_days) if s.classifier.learn_from_keywords else None
+        ),
+        answers=AnswerBook(
+            read_fixes(config.templates_dir), s.answers.min_similarity, s.answers.history_days
         ),
     )
 

@@ -100,6 +100,11 @@ class DraftingSettings(_Section):
         return value
 
 
+class AnswerSettings(_Section):
+    history_days: Annotated[float, Field(ge=0)] = 180.0
+    min_similarity: Annotated[float, Field(gt=0, le=1)] = 0.5  # replies.retrieval.MIN_SIMILARITY
+
+
 class OwnerSettings(_Section):
     name: str
     address: str = ""
@@ -227,6 +232,7 @@ class Settings(_Section):
     classifier: ClassifierSettings = ClassifierSettings()
     rules: RuleSettings = RuleSettings()
     drafting: DraftingSettings = DraftingSettings()
+    answers: AnswerSettings = AnswerSettings()
     marking: MarkingSettings = MarkingSettings()
     state: StateSettings = StateSettings()
     daemon: DaemonSettings = DaemonSettings()

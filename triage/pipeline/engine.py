@@ -18,6 +18,7 @@ from triage.domain import (
 )
 from triage.judgement.classifier import Classifier
 from triage.judgement.decisions import Policy
+from triage.pipeline.answers import AnswerBook
 from triage.replies.briefs import FollowUpPolicy
 from triage.replies.drafting import Drafter
 from triage.state.messages import PlannedRecord
@@ -44,6 +45,7 @@ class Engine:
     follow_up: FollowUp | None = None  # escalation briefs and reminders; None: off
     only_since: datetime | None = None  # mail that arrived earlier is recorded as skipped, not drafted
     live_window: timedelta = timedelta(days=90)  # per-poll bookkeeping looks at this much history
+    answers: AnswerBook = field(default_factory=AnswerBook)  # the team's answers for small fixes
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from triage.judgement.decisions import decide, is_machine
 from triage.mail import parsing
 from triage.pipeline.engine import KEYWORD_PREFIX, Engine, MessagePlan
 from triage.replies.facts import gather_facts
+from triage.replies.retrieval import Proposal
 from triage.state.messages import PlannedRecord
 from triage.state.store import Store
 
@@ -66,6 +67,11 @@ def plan_batch(raws: Sequence[RawMessage], engine: Engine, store: Store, now: da
             ),
         )
     )
+    fixing = [ref for ref in to_classify if predictions[ref].label is Label.SMALL_FIX]
+    answers: dict[MessageRef, Proposal | None] = {}
+    if fixing:
+        index = engine.answers.index(store, raws[0].ref.mailbox)
+        answers = dict(zip(fixing, index.propose([parsed[ref] for ref in fixing])))
     plans: list[MessagePlan] = []
     seen_keys: dict[str, MessageRef] = {}
     for raw in raws:
@@ -88,7 +94,7 @@ def plan_batch(raws: Sequence[RawMessage], engine: Engine, store: Store, now: da
         if earlier is not None and earlier != ref:
             plans.append(_duplicate(ref, message, key, earlier))
             continue
-        plans.append(_plan(ref, message, key, predictions.get(ref), engine, now))
+        plans.append(_plan(ref, message, key, predictions.get(ref), engine, now, answers.get(ref)))
     return plans
 
 
@@ -110,9 +116,12 @@ def _plan(
     predicted: Classification | None,
     engine: Engine,
     now: datetime,
+    answer: Proposal | None = None,
 ) -> MessagePlan:
     decision = decide(message, predicted, engine.policy)
-    draft = engine.drafter.render(message, decision, key, now) if decision.template else None
+    if decision.template != Label.SMALL_FIX.value:
+        answer = None
+    draft = engine.drafter.render(message, decision, key, now, answer) if decision.template else None
     facts = None
     if (
         engine.follow_up is not None
@@ -149,6 +158,7 @@ def _plan(
             draft,
             decision.owner,
             facts,
+            answer,
         ),
         draft=draft,
         keywords=keywords if engine.keywords else (),
@@ -168,6 +178,7 @@ def _record(
     draft: Draft | None = None,
     owner: Owner | None = None,
     facts: str | None = None,
+    answer: Proposal | None = None,
 ) -> PlannedRecord:
     return PlannedRecord(
         ref=ref,
@@ -190,6 +201,11 @@ def _record(
         owner=owner.name if owner else None,
         owner_address=owner.address if owner else None,
         facts=facts,
+        answer_kind=(f"{answer.kind} answer" if answer else "placeholders")
+        if template == Label.SMALL_FIX.value and draft
+        else None,
+        answer_id=answer.answer_id if answer else None,
+        answer_note=answer.note() if answer else None,
     )
 
 

@@ -24,6 +24,7 @@ from triage.domain import (
 )
 from triage.errors import MailboxError
 from triage.metrics.conversations import conversations
+from triage.pipeline.answers import learn_answers
 from triage.pipeline.client_marks import (
     detect_corrections,
     detect_folder_corrections,
@@ -78,6 +79,7 @@ def poll(
     corrections = 0
     if inbox.sent_folder and not dry_run:
         sync_sent(inbox, store, engine.max_message_bytes)
+        learn_answers(store, inbox.name, clock(), engine.answers.history_days)
     if engine.correction_window is not None and not dry_run:
         now = clock()
         since = now - engine.correction_window

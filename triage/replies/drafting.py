@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import quopri
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.header import Header
@@ -21,6 +21,7 @@ from jinja2 import StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from triage.domain import Action, Decision, Draft, ParsedMessage
+from triage.replies.retrieval import Proposal
 
 TEMPLATE_SUFFIX = ".txt.j2"
 TEMPLATE_NAMES = ("complaint", "small_fix", "escalation", "needs_review", "holding")
@@ -48,14 +49,6 @@ MAX_REFERENCES = 20
 
 
 @dataclass(frozen=True)
-class Fix:
-    """A known small fix: when any keyword appears, these steps go into the draft."""
-
-    keywords: tuple[str, ...]
-    steps: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class DraftSettings:
     team_name: str
     team_address: str
@@ -63,7 +56,6 @@ class DraftSettings:
     timezone: str
     reply_within_hours: Mapping[str, float]
     escalation_owner: str
-    fixes: tuple[Fix, ...] = ()
 
 
 class Drafter:
@@ -79,13 +71,20 @@ class Drafter:
         )
         self.templates = {name: environment.from_string(source) for name, source in templates.items()}
 
-    def render(self, message: ParsedMessage, decision: Decision, key: str, now: datetime) -> Draft:
-        """The draft reply for `decision.template`; `key` makes its Message-ID stable."""
+    def render(
+        self,
+        message: ParsedMessage,
+        decision: Decision,
+        key: str,
+        now: datetime,
+        answer: Proposal | None = None,
+    ) -> Draft:
+        """The draft reply for `decision.template`; `key` makes its Message-ID stable. `answer`, for a
+        small fix, is the team's answer to put in it (the draft's X-Triage header says where it came from)."""
         assert decision.action in (Action.DRAFT, Action.REVIEW) and decision.template
-        body = self.templates[decision.template].render(**self.context(message, decision, now))
-        return build_reply(
-            message, body, self.settings, draft_message_id(key, self.settings.team_address), now
-        )
+        body = self.templates[decision.template].render(**self.context(message, decision, now, answer))
+        message_id = draft_message_id(key, self.settings.team_address)
+        return build_reply(message, body, self.settings, message_id, now, answer.note() if answer else "")
 
     def reply_within(self, decision: Decision) -> float:
         """Hours until the customer hears back: the route's promise, else the class's."""
@@ -93,7 +92,9 @@ class Drafter:
             decision.template or "", 24.0
         )
 
-    def context(self, message: ParsedMessage, decision: Decision, now: datetime) -> dict[str, object]:
+    def context(
+        self, message: ParsedMessage, decision: Decision, now: datetime, answer: Proposal | None = None
+    ) -> dict[str, object]:
         s = self.settings
         hours = self.reply_within(decision)
         reply_by = (now + timedelta(hours=hours)).astimezone(ZoneInfo(s.timezone))
@@ -101,7 +102,8 @@ class Drafter:
             "first_name": message.sender.first_name,
             "subject": clean_subject(message.subject),
             "problem": restate(message.new_text),
-            "fix_steps": list(find_fix(message, s.fixes)),
+            "answer": answer.text if answer else "",
+            "fix_steps": list(answer.steps) if answer else [],
             "reply_by": f"{reply_by:%H:%M} ({s.timezone}) on {reply_by:%A %-d %B}",
             "reply_within_hours": int(hours) if float(hours).is_integer() else hours,
             "owner": decision.owner.describe() if decision.owner else s.escalation_owner,
@@ -128,14 +130,6 @@ def restate(new_text: str) -> str:
     return restated
 
 
-def find_fix(message: ParsedMessage, fixes: Sequence[Fix]) -> tuple[str, ...]:
-    text = f"{message.subject}\n{message.new_text}".lower()
-    for fix in fixes:
-        if any(keyword.lower() in text for keyword in fix.keywords):
-            return fix.steps
-    return ()
-
-
 def clean_subject(subject: str) -> str:
     return _REPLY_PREFIX.sub("", _single_line(subject)).strip()
 
@@ -147,7 +141,12 @@ def draft_message_id(key: str, team_address: str) -> str:
 
 
 def build_reply(
-    message: ParsedMessage, body: str, settings: DraftSettings, message_id: str, now: datetime
+    message: ParsedMessage,
+    body: str,
+    settings: DraftSettings,
+    message_id: str,
+    now: datetime,
+    note: str = "",
 ) -> Draft:
     """A real reply: Re: once, In-Reply-To, References, To = Reply-To or From.
 
@@ -172,7 +171,7 @@ def build_reply(
     if references:
         headers.append(("References", _fold(" ".join(_single_line(r) for r in references[-MAX_REFERENCES:]))))
     headers += [
-        ("X-Triage", "draft; review before sending"),
+        ("X-Triage", _fold(_single_line(f"draft; review before sending{'; ' + note if note else ''}"))),
         ("MIME-Version", "1.0"),
         ("Content-Type", "text/plain; charset=utf-8"),
         ("Content-Transfer-Encoding", "quoted-printable"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from triage.state.answers import AnswerBank
 from triage.state.cases import CaseLog
 from triage.state.corrections import CorrectionLog
 from triage.state.database import connect
@@ -13,7 +14,7 @@ from triage.state.migrations import migrate
 from triage.state.replies import ReplyLog
 
 
-class Store(MessageLog, CorrectionLog, ReplyLog, CaseLog, InboxHistory):
+class Store(MessageLog, CorrectionLog, ReplyLog, CaseLog, InboxHistory, AnswerBank):
     """The state database. One instance per process; not shared across threads."""
 
     def __init__(self, path: Path) -> None:

@@ -1,0 +1,104 @@
+"""The team's answers, learned from its replies in Sent, and the index that proposes them for small fixes.
+
+A reply teaches an answer when the question it answered is known: the customer's message
+as triage read it (linked by In-Reply-To or References), else the customer's words the
+reply quotes (the history already in Sent when triage starts). What is kept is the
+reply's body, greeting and sign-off apart and every customer detail marked.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from triage.mail.quoting import split_reply
+from triage.replies.answer_text import Detail, mask, names_of, present, question_text
+from triage.replies.retrieval import MIN_SIMILARITY, AnswerIndex, Fix, PastQuestion
+from triage.state.answers import LearnedCopy, SentReply
+from triage.state.store import Store
+
+logger = logging.getLogger(__name__)
+
+_FORWARD = re.compile(r"^\s*(fwd?|wg|tr)\s*:", re.IGNORECASE)
+
+
+def learn_answers(store: Store, mailbox: str, now: datetime, history_days: float) -> int:
+    """Learn from the team's replies not yet looked at, sent in the last `history_days`; how many taught."""
+    pending = store.unlearned_replies(mailbox)
+    if not pending:
+        return 0
+    since = now - timedelta(days=history_days)
+    asked = store.questions_asked(
+        mailbox, {mid for r in pending for mid in (*r.references, r.in_reply_to) if mid}
+    )
+    copies = [copy for r in pending if r.sent_at >= since and (copy := learned_copy(r, asked))]
+    earlier = store.answer_copies(mailbox, {c.fingerprint for c in copies})
+    bodies = {}
+    for copy in copies:
+        all_copies = [
+            *earlier.get(copy.fingerprint, []),
+            *((c.customer, c.details) for c in copies if c.fingerprint == copy.fingerprint),
+        ]
+        bodies[copy.fingerprint] = present(
+            copy.shape, [(customer, [Detail(*d) for d in details]) for customer, details in all_copies]
+        )
+    store.record_answers(mailbox, copies, bodies, [r.id for r in pending], now)
+    if copies:
+        logger.info("%s: learned from %d of the team's replies", mailbox, len(copies))
+    return len(copies)
+
+
+def learned_copy(reply: SentReply, asked: Mapping[str, str]) -> LearnedCopy | None:
+    """What one reply teaches, or None: a forward, an empty reply, or no question to pair it with."""
+    if _FORWARD.match(reply.subject):
+        return None
+    parts = split_reply(reply.body)
+    if not parts.body:
+        return None
+    names = (*names_of(reply.customer_name), *parts.greeted_names)
+    linked = [mid for mid in (reply.in_reply_to, *reversed(reply.references)) if mid and mid in asked]
+    if linked:
+        question, question_id = question_text("", asked[linked[0]], names), linked[0]
+    else:
+        question = question_text(reply.subject, reply.quoted, names) if reply.quoted else ""
+        question_id = reply.in_reply_to or reply.message_id or f"<reply-{reply.id}>"
+    if not question:
+        return None
+    masked = mask(parts.body, names)
+    return LearnedCopy(
+        reply_id=reply.id,
+        fingerprint=masked.fingerprint,
+        shape=masked.shape,
+        question_id=question_id,
+        question=question,
+        customer=reply.customer,
+        greeting=parts.greeting,
+        sign_off=parts.sign_off,
+        details=tuple((d.kind, d.value) for d in masked.details),
+        sent_at=reply.sent_at,
+    )
+
+
+@dataclass
+class AnswerBook:
+    """The curated fixes and the learned answers of a mailbox as one index, rebuilt when the bank grew."""
+
+    fixes: Sequence[Fix] = ()
+    min_similarity: float = MIN_SIMILARITY
+    history_days: float = 180.0
+    _built: dict[str, tuple[int, AnswerIndex]] = field(default_factory=dict, repr=False)
+
+    def index(self, store: Store | None, mailbox: str) -> AnswerIndex:
+        """The index for a mailbox (curated fixes only without a store)."""
+        size = store.bank_size(mailbox) if store is not None else -1
+        built = self._built.get(mailbox)
+        if built is None or built[0] != size:
+            questions, bodies = store.past_questions(mailbox) if store is not None else ([], {})
+            index = AnswerIndex(
+                [PastQuestion(*q) for q in questions], bodies, self.fixes, self.min_similarity
+            )
+            self._built[mailbox] = built = (size, index)
+        return built[1]
