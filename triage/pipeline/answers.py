@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from triage.mail.quoting import split_reply
-from triage.replies.answer_text import Detail, mask, names_of, present, question_text
+from triage.replies.answer_text import Detail, mask, names_of, present, question_text, without_frame
 from triage.replies.retrieval import MIN_SIMILARITY, AnswerIndex, Fix, PastQuestion
-from triage.state.answers import LearnedCopy, SentReply
+from triage.state.answers import Asked, LearnedCopy, SentReply
 from triage.state.store import Store
 
 logger = logging.getLogger(__name__)
@@ -51,17 +51,20 @@ def learn_answers(store: Store, mailbox: str, now: datetime, history_days: float
     return len(copies)
 
 
-def learned_copy(reply: SentReply, asked: Mapping[str, str]) -> LearnedCopy | None:
+def learned_copy(reply: SentReply, asked: Mapping[str, Asked]) -> LearnedCopy | None:
     """What one reply teaches, or None: a forward, an empty reply, or no question to pair it with."""
     if _FORWARD.match(reply.subject):
         return None
-    parts = split_reply(reply.body)
+    linked = [mid for mid in (reply.in_reply_to, *reversed(reply.references)) if mid and mid in asked]
+    text = reply.body
+    if linked and asked[linked[0]].draft:  # sent from triage's draft: its frame is not the answer
+        text = without_frame(text, asked[linked[0]].draft, asked[linked[0]].answer)
+    parts = split_reply(text)
     if not parts.body:
         return None
     names = (*names_of(reply.customer_name), *parts.greeted_names)
-    linked = [mid for mid in (reply.in_reply_to, *reversed(reply.references)) if mid and mid in asked]
     if linked:
-        question, question_id = question_text("", asked[linked[0]], names), linked[0]
+        question, question_id = question_text("", asked[linked[0]].text, names), linked[0]
     else:
         question = question_text(reply.subject, reply.quoted, names) if reply.quoted else ""
         question_id = reply.in_reply_to or reply.message_id or f"<reply-{reply.id}>"

@@ -93,6 +93,16 @@ def present(shape: str, copies: Sequence[tuple[str, Sequence[Detail]]]) -> str:
     return "".join(out)
 
 
+def without_frame(body: str, draft: str, answer: str = "") -> str:
+    """What the team wrote themselves in a reply sent from triage's draft: the draft's lines that
+    were not the answer it carried (the template's greeting, promise, feedback question and marked
+    places) are dropped, so the bank learns the answer, never the frame around it."""
+    own = {" ".join(line.split()) for line in answer.splitlines()}
+    frame = {" ".join(line.split()) for line in draft.splitlines()} - own - {""}
+    kept = [line for line in body.splitlines() if " ".join(line.split()) not in frame]
+    return "\n".join(kept).strip()
+
+
 def question_text(subject: str, new_text: str, names: Iterable[str] = ()) -> str:
     """What a question is compared by: subject and new text, the customer's details left out."""
     masked = mask(model_text(subject, new_text), names)

@@ -155,21 +155,17 @@ class AnswerIndex:
         return best
 
     def _learned(self, row: Any) -> list[Proposal]:
-        best: dict[int, int] = {}  # answer id -> position of its closest past question
-        for position, question in enumerate(self.questions):
-            known = best.get(question.answer_id)
-            if known is None or row[position] > row[known]:
-                best[question.answer_id] = position
-        return [
-            Proposal(
-                "learned",
-                float(row[position]),
-                self.questions[position].source,
-                answer_id,
-                self.answers[answer_id],
-            )
-            for answer_id, position in best.items()
-        ]
+        """The two closest learned answers (the best and the runner-up are all a choice needs)."""
+        found: list[Proposal] = []
+        for position in np.argsort(row[: len(self.questions)])[::-1]:
+            question = self.questions[position]
+            if all(p.answer_id != question.answer_id for p in found):
+                similarity = float(row[position])
+                text = self.answers[question.answer_id]
+                found.append(Proposal("learned", similarity, question.source, question.answer_id, text))
+            if len(found) == 2:
+                break
+        return found
 
     def _curated(self, message: ParsedMessage, row: Any) -> list[Proposal]:
         closest: dict[int, float] = {}

@@ -29,6 +29,15 @@ class SentReply:
 
 
 @dataclass(frozen=True)
+class Asked:
+    """A customer's question as triage read it, and the draft triage wrote for it."""
+
+    text: str  # subject and new text
+    draft: str  # the draft's body ("" when none)
+    answer: str  # the learned answer the draft carried ("" when none)
+
+
+@dataclass(frozen=True)
 class LearnedCopy:
     """One reply that taught an answer: the question it answered and this copy's details."""
 
@@ -81,17 +90,18 @@ class AnswerBank(Tables):
             for r in rows
         ]
 
-    def questions_asked(self, mailbox: str, message_ids: Iterable[str]) -> dict[str, str]:
-        """Message-ID -> what the customer asked (subject and new text), for messages triage read."""
-        found: dict[str, str] = {}
+    def questions_asked(self, mailbox: str, message_ids: Iterable[str]) -> dict[str, Asked]:
+        """Message-ID -> what the customer asked and what triage drafted, for messages triage read."""
+        found: dict[str, Asked] = {}
         for message_id in set(message_ids):
             row = self.db.execute(
-                "SELECT model_text FROM messages WHERE mailbox = ? AND message_id = ?"
-                " AND model_text IS NOT NULL LIMIT 1",
+                "SELECT m.model_text, m.draft_body, a.body FROM messages m LEFT JOIN answers a"
+                " ON a.id = m.answer_id AND m.answer_kind = 'learned answer'"
+                " WHERE m.mailbox = ? AND m.message_id = ? AND m.model_text IS NOT NULL LIMIT 1",
                 (mailbox, message_id),
             ).fetchone()
             if row:
-                found[message_id] = str(row[0])
+                found[message_id] = Asked(str(row[0]), str(row[1] or ""), str(row[2] or ""))
         return found
 
     def answer_copies(
