@@ -105,8 +105,9 @@ def without_frame(body: str, draft: str, answer: str = "") -> str:
 
 def question_text(subject: str, new_text: str, names: Iterable[str] = ()) -> str:
     """What a question is compared by: subject and new text, the customer's details left out."""
-    masked = mask(model_text(subject, new_text), names)
-    return " ".join(_MARK.sub(" ", masked.shape).split())
+    left_out = {name.lower() for name in names}
+    words = _DETAIL.sub(" ", model_text(subject, new_text)).split()
+    return " ".join(w for w in words if w.strip(",.!?:;\"'()").lower() not in left_out)
 
 
 def names_of(display_name: str) -> tuple[str, ...]:
