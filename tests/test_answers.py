@@ -8,7 +8,7 @@ from pathlib import Path
 
 from triage.domain import Cursor, MessageRef
 from triage.mail.parsing import parse
-from triage.mail.quoting import quoted_question, split_reply
+from triage.mail.quoting import ReplyParts, quoted_question, split_reply
 from triage.pipeline.answers import AnswerBook, learn_answers
 from triage.replies.answer_text import MARKS, Detail, mask, present
 from triage.replies.retrieval import AnswerIndex, Fix, PastQuestion
@@ -35,6 +35,7 @@ def test_a_reply_splits_into_greeting_body_and_sign_off() -> None:
     )  # "Thanks," opening a line stays
     assert parts.sign_off == "Kind regards,\nAlice\nSupport"
     assert parts.greeted_names == ("Jane",)
+    assert split_reply("Hello,\n\nIt is attached.\n\nBen") == ReplyParts("Hello,", "It is attached.", "Ben")
 
 
 def test_the_question_is_what_the_reply_quotes_without_older_history() -> None:

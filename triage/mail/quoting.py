@@ -33,6 +33,7 @@ _SIGN_OFF = re.compile(
     r"|all the best|best|take care|speak soon|yours(?: sincerely| truly| faithfully)?)\s*[,.!]?\s*$",
     re.IGNORECASE,
 )
+_NAME_LINE = re.compile(r"^\s*[A-Z][\w'-]*(?: [A-Z][\w'-]*){0,2}\s*$")
 SIGN_OFF_LINES = 6  # a sign-off starts within the last few lines: name, role, team, phone
 
 
@@ -67,6 +68,11 @@ def split_reply(text: str) -> ReplyParts:
             sign_off = "\n".join(lines[index:]).strip()
             lines = lines[:index]
             break
+    else:
+        while lines and not lines[-1].strip():
+            lines = lines[:-1]
+        if lines and len(lines) > 1 and _NAME_LINE.match(lines[-1]):  # signed with a name alone: "Ben"
+            sign_off, lines = lines[-1].strip(), lines[:-1]
     return ReplyParts(greeting, "\n".join(lines).strip(), sign_off)
 
 

@@ -25,8 +25,12 @@ logger = logging.getLogger(__name__)
 _FORWARD = re.compile(r"^\s*(fwd?|wg|tr)\s*:", re.IGNORECASE)
 
 
-def learn_answers(store: Store, mailbox: str, now: datetime, history_days: float) -> int:
-    """Learn from the team's replies not yet looked at, sent in the last `history_days`; how many taught."""
+def learn_answers(store: Store, mailbox: str, now: datetime, history_days: float, settle: bool = True) -> int:
+    """Learn from the team's replies not yet looked at, sent in the last `history_days`; how many taught.
+
+    With `settle` false (before a poll's batches) a reply that has no question yet stays pending:
+    its question may be in the backlog this poll is about to read; the call after the batches
+    settles every reply."""
     pending = store.unlearned_replies(mailbox)
     if not pending:
         return 0
@@ -45,7 +49,8 @@ def learn_answers(store: Store, mailbox: str, now: datetime, history_days: float
         bodies[copy.fingerprint] = present(
             copy.shape, [(customer, [Detail(*d) for d in details]) for customer, details in all_copies]
         )
-    store.record_answers(mailbox, copies, bodies, [r.id for r in pending], now)
+    looked_at = [r.id for r in pending] if settle else [c.reply_id for c in copies]
+    store.record_answers(mailbox, copies, bodies, looked_at, now)
     if copies:
         logger.info("%s: learned from %d of the team's replies", mailbox, len(copies))
     return len(copies)

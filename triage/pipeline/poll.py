@@ -79,7 +79,7 @@ def poll(
     corrections = 0
     if inbox.sent_folder and not dry_run:
         sync_sent(inbox, store, engine.max_message_bytes)
-        learn_answers(store, inbox.name, clock(), engine.answers.history_days)
+        learn_answers(store, inbox.name, clock(), engine.answers.history_days, settle=False)
     if engine.correction_window is not None and not dry_run:
         now = clock()
         since = now - engine.correction_window
@@ -126,6 +126,8 @@ def poll(
         store.record_done([], clock(), (inbox.name, inbox.folder, Cursor(uidvalidity, last)))
     if dry_run:
         return PollResult(summary, tuple(plans), pending, corrections, counts=counts)
+    if inbox.sent_folder:  # replies to questions this poll has just read
+        learn_answers(store, inbox.name, clock(), engine.answers.history_days)
     # once, over the live window: months of history must not slow every poll
     threads = conversations(conversation_events(store, inbox.name, clock() - engine.live_window))
     if engine.sla is not None:
