@@ -28,7 +28,7 @@ ALLOWED: dict[str, set[str]] = {
     "ports": {"domain"},
     "mail": VOCABULARY,
     "judgement": VOCABULARY | {"mail"},
-    "replies": VOCABULARY | {"mail", "judgement"},
+    "replies": VOCABULARY | {"mail", "judgement", "metrics"},  # promises within business hours
     "metrics": VOCABULARY,
     "report": VOCABULARY | {"metrics"},
     "adapters": VOCABULARY | {"judgement"},

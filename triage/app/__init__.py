@@ -4,6 +4,7 @@ from triage.app.engine import (
     build_drafter,
     build_engine,
     build_policy,
+    business_hours,
     class_thresholds,
     parse_pool,
     read_fixes,
@@ -13,7 +14,6 @@ from triage.app.engine import (
 from triage.app.mailboxes import mailbox_name, open_inbox, open_store, smtp_sender, utc_now
 from triage.app.reports import (
     RenderedReport,
-    business_hours,
     last_complete_week,
     send_weekly_report,
     weekly_report,

@@ -24,6 +24,7 @@ from triage.judgement.classifier import Rules
 from triage.judgement.decisions import Policy
 from triage.judgement.evaluation import threshold_for_precision
 from triage.judgement.routing import Route
+from triage.metrics.business_hours import BusinessHours
 from triage.pipeline.engine import Engine, FollowUp
 from triage.replies.briefs import FollowUpPolicy
 from triage.replies.drafting import TEMPLATE_SUFFIX, Drafter, DraftSettings, Fix
@@ -57,6 +58,21 @@ def read_fixes(directory: Path) -> tuple[Fix, ...]:
     return tuple(fixes)
 
 
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def business_hours(config: Config) -> BusinessHours:
+    """The team's working hours and days (metrics.*), in team.timezone."""
+    s = config.settings
+    return BusinessHours(
+        timezone=s.team.timezone,
+        start=time.fromisoformat(s.metrics.day_starts),
+        end=time.fromisoformat(s.metrics.day_ends),
+        working_days=frozenset(DAYS.index(day) for day in s.metrics.working_days),
+        holidays=frozenset(s.metrics.holidays),
+    )
+
+
 def build_drafter(config: Config) -> Drafter:
     s = config.settings
     templates = read_templates(config.templates_dir)
@@ -67,7 +83,7 @@ def build_drafter(config: Config) -> Drafter:
                 team_name=s.team.name,
                 team_address=s.team.address,
                 signature=s.team.signature,
-                timezone=s.team.timezone,
+                working_hours=business_hours(config),
                 reply_within_hours=dict(s.drafting.reply_within_hours),
                 escalation_owner=s.drafting.escalation_owner,
                 fixes=read_fixes(config.templates_dir),

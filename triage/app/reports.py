@@ -5,16 +5,16 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formataddr
 from zoneinfo import ZoneInfo
 
+from triage.app.engine import business_hours
 from triage.app.mailboxes import mailbox_name, open_store, smtp_sender
 from triage.config.loading import Config
 from triage.errors import ConfigError
 from triage.metrics.acceptance import acceptance_by_template
-from triage.metrics.business_hours import BusinessHours
 from triage.metrics.conversations import conversations
 from triage.metrics.fires import Problem, recurring
 from triage.pipeline.follow_up import open_cases
@@ -43,20 +43,6 @@ class RenderedReport:
         return report_message(
             self.subject, self.sender, recipients, self.text, self.html_for, self.images, self.now
         )
-
-
-DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-
-
-def business_hours(config: Config) -> BusinessHours:
-    s = config.settings
-    return BusinessHours(
-        timezone=s.team.timezone,
-        start=time.fromisoformat(s.metrics.day_starts),
-        end=time.fromisoformat(s.metrics.day_ends),
-        working_days=frozenset(DAYS.index(day) for day in s.metrics.working_days),
-        holidays=frozenset(s.metrics.holidays),
-    )
 
 
 def last_complete_week(config: Config, now: datetime) -> str:
