@@ -42,12 +42,12 @@ def test_the_report_email_has_text_html_and_every_chart_it_references(
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
     assert "Answered                                              4" in text
-    assert "First response, median" in text and "2.6 h" in text
+    assert "First response, median" in text and "2 h 36 min" in text
     referenced = set(re.findall(r'src="cid:([^"]+)"', html))
     attached = {
         part["Content-ID"].strip("<>") for part in message.walk() if part.get_content_type() == "image/png"
     }
-    assert len(referenced) == 2 and referenced == attached
+    assert len(referenced) == 3 and referenced == attached
     assert "http" not in html  # no external images
 
 
@@ -68,7 +68,7 @@ def test_the_html_file_is_self_contained(demo_config: Path, tmp_path: Path) -> N
         == 0
     )
     html = out.read_text()
-    assert html.count("data:image/png;base64,") == 2 and "cid:" not in html
+    assert html.count("data:image/png;base64,") == 3 and "cid:" not in html
 
 
 def test_a_bad_week_is_a_clear_error(demo_config: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -101,7 +101,7 @@ def test_the_report_is_sent_over_starttls_once_per_week(
     attached = {
         part["Content-ID"].strip("<>") for part in message.walk() if part.get_content_type() == "image/png"
     }
-    assert referenced == attached and len(attached) == 2
+    assert referenced == attached and len(attached) == 3
     assert "Answered" in message.get_body(("plain",)).get_content()
 
     assert main(send) == 0

@@ -19,8 +19,12 @@ from triage.metrics.conversations import conversations
 from triage.metrics.fires import Problem, recurring
 from triage.pipeline.follow_up import open_cases
 from triage.pipeline.threads import conversation_events
-from triage.report import charts, weekly
+from triage.report import weekly
+from triage.report.charts import render_charts
+from triage.report.headlines import Targets
+from triage.report.html import render_html
 from triage.report.message import report_message
+from triage.report.text import render_text
 
 
 @dataclass(frozen=True)
@@ -87,17 +91,21 @@ def weekly_report(config: Config, week: str, now: datetime) -> RenderedReport:
             replace(fire, solution=store.first_reply_to(name, fire.message_ids))
             for fire in recurring(problems)
         ]
-    target = s.drafting.reply_within_hours.get("complaint", 24.0)
-    hours = business_hours(config)
+    targets = Targets(
+        reply_hours=s.drafting.reply_within_hours.get("complaint", 24.0),
+        median_hours=s.report.target_median_hours,
+        within_share=s.report.target_within_share,
+        backlog=s.report.target_backlog,
+    )
     report = weekly.build(
         week,
         s.team.timezone,
         inbound,
         threads,
-        snapshots,
+        [(at, count) for at, count, _ in snapshots],
         corrections,
-        hours,
-        target,
+        business_hours(config),
+        targets,
         now,
         accepted,
         fires,
@@ -108,9 +116,9 @@ def weekly_report(config: Config, week: str, now: datetime) -> RenderedReport:
         week=week,
         subject=f"Inbox health, {s.team.name}, week {week}",
         sender=formataddr((s.team.name, s.team.address)),
-        text=weekly.render_text(report, target, s.team.name),
-        html_for=lambda sources: weekly.render_html(report, target, s.team.name, sources),
-        images={"volume": charts.volume_chart(report), "backlog": charts.backlog_chart(report)},
+        text=render_text(report, s.team.name),
+        html_for=lambda sources: render_html(report, s.team.name, sources),
+        images=render_charts(report),
         now=now,
     )
 

@@ -214,6 +214,10 @@ class ReportSettings(_Section):
     allow_insecure: bool = False
     day: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = "monday"
     time: str = "08:00"
+    # the headline figures are green when they meet these targets, red when they miss them
+    target_median_hours: Annotated[float, Field(gt=0)] = 8.0
+    target_within_share: Annotated[float, Field(ge=0, le=1)] = 0.9
+    target_backlog: Annotated[int, Field(ge=0)] = 5
 
     @field_validator("time")
     @classmethod
