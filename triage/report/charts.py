@@ -27,6 +27,7 @@ NO_DATA = "#bdbdbd"
 WITHIN = "#3c9a5f"
 BEYOND = "#c0392b"
 UNANSWERED = "#9e9e9e"
+NOTE = "#757575"
 DPI = 100
 SIZE = (6.0, 2.5)  # inches at DPI: 600 x 250 px
 
@@ -73,7 +74,10 @@ def volume_chart(report: WeekReport) -> bytes:
         bottom = [b + v for b, v in zip(bottom, values)]
     axes.set_ylim(0, max(max(bottom), 1) * 1.15)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.legend(loc="upper right", fontsize=8, frameon=False, ncols=3)
+    if any(bottom):
+        axes.legend(loc="upper right", fontsize=8, frameon=False, ncols=3)
+    else:
+        axes.text(3, 0.5, "No customer mail this week", ha="center", va="center", fontsize=10, color=NOTE)
     return _png(figure)
 
 
