@@ -89,6 +89,15 @@ def test_days_before_the_history_and_after_now_are_gaps_never_zeros() -> None:
     assert backlog_of(events).at(at(1, 12)) is None
 
 
+def test_days_triage_watched_before_any_mail_arrived_are_zeros_not_gaps() -> None:
+    events = [asked("late", at(2, 9)), answered("late", at(2, 11))]
+    first_poll = at(0, 8)  # triage was switched on Monday at 08:00
+    backlog = Backlog.of(waits(conversations(events)), watched_since=first_poll)
+    daily = daily_backlog(backlog, [], WEEK, "UTC", at(2, 12))
+    assert daily[WEEK[0]] == daily[WEEK[1]] == DayBacklog(highest=0, lowest=0)
+    assert backlog.at(at(0, 7)) is None and backlog.at(at(1, 12)) == 0
+
+
 def test_poll_snapshots_refine_the_rebuilt_backlog_and_fill_days_without_mail() -> None:
     backlog = backlog_of(UNWATCHED_WEEK)
     snapshots = [
@@ -127,7 +136,7 @@ def test_a_follow_up_after_the_reply_waits_again_from_its_own_arrival() -> None:
 def test_the_weeks_report_from_an_unwatched_week_shows_backlog_inbox_zero_and_oldest_waiting() -> None:
     events = [*UNWATCHED_WEEK, asked("f", at(6, 20))]  # Sunday evening, still waiting at week end
     report = build(
-        "2026-W47", "UTC", [], conversations(events), [], 0, BusinessHours(), Targets(), AFTER_THE_WEEK
+        "2026-W47", "UTC", [], conversations(events), [], None, 0, BusinessHours(), Targets(), AFTER_THE_WEEK
     )
     assert report.inbox_zero_days == (WEEK[0], WEEK[1], WEEK[4], WEEK[5], WEEK[6])
     assert [(who, round(hours, 1)) for who, _, hours in report.oldest_open] == [("f@x.example", 4.0)]

@@ -71,6 +71,7 @@ def weekly_report(config: Config, week: str, now: datetime) -> RenderedReport:
         ]
         threads = conversations(conversation_events(store, name))
         snapshots = store.snapshots(name, start, end)
+        watched_since = store.first_snapshot(name)
         corrections = sum(1 for c in store.corrections() if start <= c.at < end)
         accepted = acceptance_by_template(store.drafts_and_replies(name, start, end))
         problems = [Problem(*row) for row in store.problems_between(name, start, end)]
@@ -103,6 +104,7 @@ def weekly_report(config: Config, week: str, now: datetime) -> RenderedReport:
         inbound,
         threads,
         [(at, count) for at, count, _ in snapshots],
+        watched_since,
         corrections,
         business_hours(config),
         targets,

@@ -3,9 +3,10 @@
 A conversation waits from its oldest unanswered customer message until the team's next reply
 (from Sent, an `\\Answered` flag, or team mail in the inbox), so the count at any moment follows
 from arrival and reply times alone: right for a week triage never watched, and through any
-downtime. It is known from the first customer message on; before that there is no history,
-which is a gap, never a zero. Poll snapshots refine a day where they exist: a poll that saw
-nothing waiting is an inbox-zero moment, and a poll's count can only raise the day's highest.
+downtime. It is known from the first customer message (or the first poll, if earlier) on;
+before that there is no history, which is a gap, never a zero. Poll snapshots refine a day
+where they exist: a poll that saw nothing waiting is an inbox-zero moment, and a poll's count
+can only raise the day's highest.
 """
 
 from __future__ import annotations
@@ -67,10 +68,12 @@ class Backlog:
 
     moments: tuple[datetime, ...]  # when the count changed, ascending
     counts: tuple[int, ...]  # the count from that moment on
-    known_from: datetime | None  # the first customer message: no history before it
+    known_from: datetime | None  # the first customer message or poll: no history before it
 
     @classmethod
-    def of(cls, stretches: Sequence[Wait]) -> Backlog:
+    def of(cls, stretches: Sequence[Wait], watched_since: datetime | None = None) -> Backlog:
+        """The step function of these stretches; `watched_since` (the first poll's snapshot) makes
+        the history start earlier than the first customer message when triage watched before it."""
         deltas: dict[datetime, int] = {}
         for wait in stretches:
             deltas[wait.since] = deltas.get(wait.since, 0) + 1
@@ -81,13 +84,15 @@ class Backlog:
             count += deltas[moment]
             moments.append(moment)
             counts.append(count)
-        return cls(tuple(moments), tuple(counts), moments[0] if moments else None)
+        starts = [moment for moment in (moments[:1] + [watched_since]) if moment is not None]
+        return cls(tuple(moments), tuple(counts), min(starts, default=None))
 
     def at(self, moment: datetime) -> int | None:
         """How many waited at `moment`; None before the history starts."""
         if self.known_from is None or moment < self.known_from:
             return None
-        return self.counts[bisect_right(self.moments, moment) - 1]
+        index = bisect_right(self.moments, moment) - 1
+        return self.counts[index] if index >= 0 else 0
 
     def extremes(self, start: datetime, end: datetime) -> tuple[int, int] | None:
         """(fewest, most) waiting at once within [start, end); None where there is no history."""

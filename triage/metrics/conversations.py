@@ -81,6 +81,11 @@ def sla_state(
     return None
 
 
+def started_between(threads: Iterable[Conversation], start: datetime, end: datetime) -> list[Conversation]:
+    """The conversations whose first customer message arrived in [start, end)."""
+    return [t for t in threads if (first := t.first_customer_message) and start <= first.at < end]
+
+
 def normalized_subject(subject: str) -> str:
     return " ".join(_SUBJECT_PREFIX.sub("", subject).lower().split())
 

@@ -9,7 +9,7 @@ from statistics import mean
 
 from triage.metrics.backlog import Backlog
 from triage.metrics.business_hours import BusinessHours
-from triage.metrics.conversations import Conversation
+from triage.metrics.conversations import Conversation, started_between
 from triage.metrics.response import first_response_figures
 
 
@@ -74,20 +74,16 @@ def headlines(
         for k in range(1, 5)
         if has_history(start - (k - 1) * week)
     ]
-    last = known[0] if known else None
-    pooled = (
-        _period(threads, backlog, start - len(known) * week, start, now, hours, targets) if known else None
-    )
-    four = (
-        _Period(
+    last, four = (known[0] if known else None), None
+    if known:  # the four weeks before: the average week, and response times over all of them
+        pooled = _period(threads, backlog, start - len(known) * week, start, now, hours, targets)
+        backlogs = [p.backlog for p in known if p.backlog is not None]
+        four = _Period(
             mean(p.conversations for p in known),
-            pooled.median_hours if pooled else None,
-            pooled.within_share if pooled else None,
-            mean(backlogs) if (backlogs := [p.backlog for p in known if p.backlog is not None]) else None,
+            pooled.median_hours,
+            pooled.within_share,
+            mean(backlogs) if backlogs else None,
         )
-        if known
-        else None
-    )
 
     def figure(name: str, value: str, kind: str, target: float | None, higher: bool = False) -> Headline:
         this_week, last_week, four_weeks = (getattr(p, value) if p else None for p in (this, last, four))
@@ -116,7 +112,6 @@ def _period(
     hours: BusinessHours,
     targets: Targets,
 ) -> _Period:
-    started = [t for t in threads if (first := t.first_customer_message) and start <= first.at < end]
-    figures = first_response_figures(started, hours, targets.reply_hours)
+    figures = first_response_figures(started_between(threads, start, end), hours, targets.reply_hours)
     waiting = backlog.at(min(end, now))
     return _Period(figures.conversations, figures.median_hours, figures.within_target, waiting)

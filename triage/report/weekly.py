@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from triage.domain import LABELS
 from triage.metrics.backlog import Backlog, DayBacklog, daily_backlog, waits
 from triage.metrics.business_hours import BusinessHours
-from triage.metrics.conversations import Conversation
+from triage.metrics.conversations import Conversation, started_between
 from triage.metrics.fires import Fire
 from triage.metrics.response import ResponseFigures, first_response_figures, first_responses
 from triage.report.headlines import Headline, Targets, headlines
@@ -83,6 +83,7 @@ def build(
     inbound: Sequence[Inbound],
     threads: Sequence[Conversation],
     snapshots: Sequence[tuple[datetime, int]],
+    watched_since: datetime | None,
     corrections: int,
     hours: BusinessHours,
     targets: Targets,
@@ -92,7 +93,8 @@ def build(
     escalations_resolved: int = 0,
     open_items: Sequence[OpenItem] = (),
 ) -> WeekReport:
-    """The week's figures; the backlog is rebuilt from the mail (`threads`), refined by `snapshots`."""
+    """The week's figures. The backlog is rebuilt from the mail (`threads`), refined by the week's
+    `snapshots` (moment, open count); `watched_since` is the first snapshot ever taken."""
     start, end = week_bounds(week, zone)
     tz = ZoneInfo(zone)
     days = tuple((start + timedelta(days=i)).date() for i in range(7))
@@ -101,15 +103,12 @@ def build(
         if start <= m.at < end and m.label in LABELS:
             volume[m.at.astimezone(tz).date()][m.label] += 1
 
-    def started_within(lo: datetime, hi: datetime) -> list[Conversation]:
-        return [t for t in threads if (first := t.first_customer_message) and lo <= first.at < hi]
-
     stretches = waits(threads)
-    backlog = Backlog.of(stretches)
+    backlog = Backlog.of(stretches, watched_since)
     daily = daily_backlog(backlog, snapshots, days, zone, now)
     as_of = min(now, end)
     waiting = sorted((w for w in stretches if w.covers(as_of)), key=lambda w: w.since)
-    started = started_within(start, end)
+    started = started_between(threads, start, end)
     return WeekReport(
         week=week,
         start=start,
@@ -117,7 +116,7 @@ def build(
         volume=volume,
         this_week=first_response_figures(started, hours, targets.reply_hours),
         last_week=first_response_figures(
-            started_within(start - timedelta(days=7), start), hours, targets.reply_hours
+            started_between(threads, start - timedelta(days=7), start), hours, targets.reply_hours
         ),
         backlog=daily,
         inbox_zero_days=tuple(day for day in days if (d := daily[day]) and d.inbox_zero),

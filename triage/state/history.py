@@ -30,6 +30,11 @@ class InboxHistory(Tables):
         )
         return [(datetime.fromisoformat(r[0]), int(r[1]), r[2]) for r in rows]
 
+    def first_snapshot(self, mailbox: str) -> datetime | None:
+        """When triage first recorded the inbox of this mailbox (its first poll)."""
+        row = self.db.execute("SELECT MIN(at) FROM snapshots WHERE mailbox = ?", (mailbox,)).fetchone()
+        return datetime.fromisoformat(row[0]) if row and row[0] else None
+
     def report_sent(self, mailbox: str, week: str) -> bool:
         row = self.db.execute("SELECT 1 FROM reports_sent WHERE mailbox = ? AND week = ?", (mailbox, week))
         return row.fetchone() is not None
