@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime
 
 _SUBJECT_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|sv|tr)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
@@ -42,7 +43,7 @@ class Conversation:
     subject: str
     events: tuple[MailEvent, ...]
 
-    @property
+    @cached_property  # asked for every conversation of every period a report compares
     def first_customer_message(self) -> MailEvent | None:
         return next((e for e in self.events if not e.from_team), None)
 
