@@ -68,8 +68,8 @@ def test_a_complaint_draft_follows_the_service_rules() -> None:
     assert "I am sorry" in body
     assert "Thank you for bringing this to my attention" in body
     assert "My tent arrived with a torn seam." in body  # their problem, in their words
-    # 24 hours from Friday 09:00 is Saturday, a day off: the promise is Monday's opening
-    assert "you will hear back from me by 09:00 (Europe/London) on Monday 23 November" in body
+    # 24 hours from Friday 09:00 is Saturday, a day off: Friday's close gives the team its working day
+    assert "you will hear back from me by 17:00 (Europe/London) on Friday 20 November" in body
     assert "May I go ahead" in body  # permission to proceed
     assert "how we handled it" in body  # feedback asked
 
@@ -209,6 +209,11 @@ def test_promises_skip_holidays_and_follow_the_configured_days_and_hours() -> No
     assert (
         promise_in("escalation", THURSDAY_EVENING, hours) == "12:00 (Europe/London) on Saturday 21 November"
     )
+
+
+def test_a_promise_at_night_is_the_close_of_the_working_day_before_not_the_next_morning() -> None:
+    tuesday_night = datetime(2026, 11, 17, 22, 48, tzinfo=UTC)  # 24 hours later is Wednesday 22:48
+    assert promise_in("complaint", tuesday_night) == "17:00 (Europe/London) on Wednesday 18 November"
 
 
 def test_a_promise_inside_working_hours_is_the_target_itself() -> None:

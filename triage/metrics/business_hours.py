@@ -30,30 +30,36 @@ class BusinessHours:
         return total
 
     def promise(self, now: datetime, hours: float) -> datetime:
-        """When a customer can be told they will hear back: inside working hours, never
-        before `hours` have passed, and late enough for the team to have worked on it for
-        `hours` (at most one working day) since `now`.
+        """When a customer can be told they will hear back: `now + hours` if the team works
+        then, else the close of the working period before it; but never before the team has
+        had `hours` of working time on it (at most one working day), and always inside working
+        hours.
 
-        A 4-hour promise made at 20:19 is 13:00 on the next working day; a 24-hour promise
-        made on Friday at 15:00 is Monday at 15:00. With no working time at all (no working
-        days, or the day ends before it starts) it is simply `now + hours`.
+        A 24-hour promise made on Tuesday at 22:48 is Wednesday 17:00; made on Friday at 15:00,
+        Monday 15:00; a 4-hour promise made at 20:19 is 13:00 on the next working day. With no
+        working time at all (no working days, or the day ends before it starts) it is `now + hours`.
         """
         deadline = now + timedelta(hours=hours)
         day_length = datetime.combine(date.min, self.end) - datetime.combine(date.min, self.start)
         if day_length <= timedelta(0):
             return deadline
-        opening = self.working_from(deadline)
         worked = self.after_working_time(now, min(timedelta(hours=hours), day_length))
-        if opening is None or worked is None:
+        if worked is None:
             return deadline
-        return max(opening, worked)
+        before = self.working_until(deadline)
+        return worked if before is None else max(worked, before)
 
-    def working_from(self, moment: datetime) -> datetime | None:
-        """`moment` when the team works then (opening and closing times included), else
-        the next opening; None when there is none within SEARCH_DAYS."""
-        for open_at, close_at in self._periods(moment, None):
-            if close_at >= moment:
-                return max(open_at, moment)
+    def working_until(self, moment: datetime) -> datetime | None:
+        """`moment` when the team works then (opening and closing included), else the close of
+        the last working period before it; None when there is none within SEARCH_DAYS."""
+        zone = ZoneInfo(self.timezone)
+        day = moment.astimezone(zone).date()
+        for _ in range(SEARCH_DAYS):
+            if day.weekday() in self.working_days and day not in self.holidays:
+                open_at = datetime.combine(day, self.start, zone)
+                if open_at <= moment:
+                    return min(datetime.combine(day, self.end, zone), moment)
+            day -= timedelta(days=1)
         return None
 
     def after_working_time(self, start: datetime, amount: timedelta) -> datetime | None:
