@@ -1,11 +1,13 @@
 """Composition: adapters, the engine and the weekly report, built from a validated Config."""
 
 from triage.app.engine import (
+    active_model,
     build_drafter,
     build_engine,
     build_policy,
     business_hours,
     class_thresholds,
+    escalation_floor,
     parse_pool,
     read_fixes,
     read_templates,
@@ -20,6 +22,8 @@ from triage.app.reports import (
 )
 
 __all__ = [
+    "active_model",
+    "escalation_floor",
     "RenderedReport",
     "build_drafter",
     "build_engine",

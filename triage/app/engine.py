@@ -20,7 +20,7 @@ from triage.app.mailboxes import open_store, smtp_sender, team_notifier, utc_now
 from triage.config.loading import Config
 from triage.domain import Owner
 from triage.errors import ConfigError
-from triage.judgement.classifier import Rules
+from triage.judgement.classifier import Classifier, Rules
 from triage.judgement.decisions import Policy
 from triage.judgement.evaluation import threshold_for_precision
 from triage.judgement.routing import Route
@@ -104,7 +104,7 @@ def class_thresholds(config: Config, info: model_store.ModelInfo) -> dict[str, f
     if not predictions:
         logger.warning("model %s has no cross-validated predictions: precision_targets ignored", info.version)
         return {}
-    truth, predicted, confidence = zip(*predictions)
+    truth, predicted, confidence, *_ = zip(*predictions)
     thresholds = {
         label: threshold_for_precision(truth, predicted, confidence, label, target)
         for label, target in targets.items()
@@ -113,7 +113,17 @@ def class_thresholds(config: Config, info: model_store.ModelInfo) -> dict[str, f
     return thresholds
 
 
-def build_policy(config: Config, thresholds: Mapping[str, float] | None = None) -> Policy:
+def escalation_floor(config: Config, info: model_store.ModelInfo) -> float:
+    """classifier.escalation_floor when set, else the floor the model's cross-validation chose."""
+    configured = config.settings.classifier.escalation_floor
+    if configured is not None:
+        return configured
+    return float(info.figures.get("cross_validation", {}).get("escalation_floor", 0.0))
+
+
+def build_policy(
+    config: Config, thresholds: Mapping[str, float] | None = None, floor: float | None = None
+) -> Policy:
     s = config.settings
     return Policy(
         team_addresses=frozenset({s.team.address, *(a.lower() for a in s.team.own_addresses)}),
@@ -142,7 +152,7 @@ def build_policy(config: Config, thresholds: Mapping[str, float] | None = None) 
             if s.routing.default_owner
             else Owner(s.drafting.escalation_owner),
         ),
-        escalation_floor=s.classifier.escalation_floor,
+        escalation_floor=floor if floor is not None else (s.classifier.escalation_floor or 0.0),
     )
 
 
@@ -176,18 +186,22 @@ def follow_up(config: Config, environ: Mapping[str, str]) -> FollowUp | None:
     )
 
 
-def build_engine(config: Config, executor: Executor | None = None) -> Engine:
-    s = config.settings
+def active_model(config: Config) -> tuple[Classifier, model_store.ModelInfo]:
+    """The model in use (the team's current one, else the shipped one) and its facts."""
     team = model_store.team_dir(config.database)
     classifier = model_store.load_active(config.model_dir, team)
-    info = model_store.read_info(
-        config.model_dir if not (team / classifier.version).is_dir() else team / classifier.version
-    )
+    folder = team / classifier.version if (team / classifier.version).is_dir() else config.model_dir
+    return classifier, model_store.read_info(folder)
+
+
+def build_engine(config: Config, executor: Executor | None = None) -> Engine:
+    s = config.settings
+    classifier, info = active_model(config)
     return Engine(
         executor=executor,
         classifier=classifier,
         drafter=build_drafter(config),
-        policy=build_policy(config, class_thresholds(config, info)),
+        policy=build_policy(config, class_thresholds(config, info), escalation_floor(config, info)),
         max_message_bytes=s.mailbox.max_message_bytes,
         keywords=s.marking.keywords,
         class_folders=dict(s.marking.class_folders) if s.marking.move_to_class_folders else None,

@@ -62,7 +62,7 @@ class ClassifierSettings(_Section):
     threshold: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
     needs_review_draft: Literal["acknowledge", "none"] = "acknowledge"
     precision_targets: dict[str, Annotated[float, Field(gt=0, le=1)]] = {}
-    escalation_floor: Annotated[float, Field(ge=0, le=1)] = 0.0
+    escalation_floor: Annotated[float, Field(ge=0, le=1)] | None = None  # None: the model's own
     learn_from_keywords: bool = True
     correction_window_days: Annotated[float, Field(gt=0)] = 30.0
     retrain_every_days: Annotated[float, Field(ge=0)] = 0.0
