@@ -1,16 +1,108 @@
-"""The SQLite connection every table shares, its transactions, and how ISO timestamps compare."""
+"""The connection every table shares, SQLite or PostgreSQL behind one small interface; transactions.
+
+Table modules write `self.db.execute(sql, params)` with `?` placeholders, once, for both
+backends (`state/dialect.py` translates for PostgreSQL). A write goes through
+`Tables.transaction()`, which, for a daemon working a mailbox under a lease, first checks
+the lease's generation in the same transaction (fencing: `state/leases.py`).
+"""
 
 from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from triage.state.postgres import PostgresTarget
 
 
-def connect(path: Path) -> sqlite3.Connection:
+class Rows(Protocol):
+    """What a statement returns, on both backends (a DB-API cursor)."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Database(ABC):
+    """One connection to the state database. Not shared across threads."""
+
+    @abstractmethod
+    def execute(self, sql: str, params: Sequence[object] = ()) -> Rows: ...
+
+    @abstractmethod
+    def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None: ...
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[None]:
+        """All or nothing: BEGIN ... COMMIT, ROLLBACK on any exception."""
+
+    @abstractmethod
+    def lock_schema(self) -> None:
+        """Inside a transaction: wait until no other process changes the schema (migrations)."""
+
+    @abstractmethod
+    def now(self) -> datetime:
+        """The database's clock: one clock for every daemon's leases, whatever the hosts' skew."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Drop the connection; PostgreSQL's reconnects on the next statement."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """Where the state lives, as it may be logged (never with a password)."""
+
+
+
+class SqliteDatabase(Database):
+    """A state file on this host."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.connection = _sqlite(path)
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> Rows:
+        return self.connection.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+        self.connection.executemany(sql, rows)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        # `with connection:` does not BEGIN in autocommit mode, so it is not used
+        self.connection.execute("BEGIN IMMEDIATE")  # the write lock at once: no upgrade deadlock
+        try:
+            yield
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        self.connection.execute("COMMIT")
+
+    def lock_schema(self) -> None:
+        """BEGIN IMMEDIATE already holds the only write lock."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def describe(self) -> str:
+        return str(self.path)
+
+
+def _sqlite(path: Path) -> sqlite3.Connection:
     """Open (creating owner-only: it holds customer addresses and subjects) the state file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
@@ -23,21 +115,34 @@ def connect(path: Path) -> sqlite3.Connection:
     return db
 
 
+def open_database(location: Path | PostgresTarget) -> Database:
+    """A SQLite file for a path; PostgreSQL (psycopg, imported only then) for a target."""
+    if isinstance(location, Path):
+        return SqliteDatabase(location)
+    from triage.state.postgres import PostgresDatabase
+
+    return PostgresDatabase(location)
+
+
+class Guard(Protocol):
+    """Checked at the start of every write transaction; raises to refuse the write."""
+
+    def check(self, db: Database) -> None: ...
+
+
 class Tables:
     """What every table's methods share: the connection and all-or-nothing writes."""
 
-    db: sqlite3.Connection
+    db: Database
+    fence: Guard | None = None  # set while a daemon works a mailbox under a lease
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """All or nothing. (`with connection:` does not BEGIN in autocommit mode, so it is not used.)"""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        """All or nothing; refused (LeaseLost) when the fence's lease has passed to another daemon."""
+        with self.db.transaction():
+            if self.fence is not None:
+                self.fence.check(self.db)
             yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
 
 
 def iso_or_start(moment: datetime | None) -> str:
