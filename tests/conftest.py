@@ -255,4 +255,3 @@ def smtp_server(tmp_path: Path) -> Iterator[SmtpServer]:
     controller.start()
     yield SmtpServer(port, ca_file, received)
     controller.stop()
-

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from triage.state.postgres import PostgresTarget
+from triage.state.database import PostgresTarget
 
 DB_USER = "triage"
 DB_PASSWORD = "db-Secret-that-must-not-leak"
@@ -71,7 +71,9 @@ class Postgres:
 
     def stop(self) -> None:
         subprocess.run(
-            _as_server_user([str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "-m", "fast", "-w", "stop"]),
+            _as_server_user(
+                [str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "-m", "fast", "-w", "stop"]
+            ),
             capture_output=True,
             check=False,
         )
@@ -123,7 +125,17 @@ def start_postgres() -> Postgres:
     )
     subprocess.run(
         _as_server_user(
-            [str(binaries / "pg_ctl"), "-D", str(data), "-l", str(root / "server.log"), "-w", "-t", "60", "start"]
+            [
+                str(binaries / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(root / "server.log"),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ]
         ),
         capture_output=True,
         check=True,

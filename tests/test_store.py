@@ -12,10 +12,10 @@ import pytest
 from tests.postgres_server import Postgres
 from triage.domain import Cursor, MessageRef
 from triage.errors import LeaseLost
+from triage.state.database import PostgresTarget
 from triage.state.leases import Fence
 from triage.state.messages import PlannedRecord
 from triage.state.migrations import MIGRATIONS
-from triage.state.postgres import PostgresTarget
 from triage.state.store import Store
 
 NOW = datetime(2026, 11, 20, tzinfo=UTC)
@@ -104,7 +104,8 @@ def test_a_report_recorded_twice_keeps_the_latest(state_location: Location) -> N
 
 def test_a_lease_is_taken_once_renewed_by_its_holder_and_fences_writes(state_location: Location) -> None:
     one, two, worker = Store(state_location), Store(state_location), Store(state_location)
-    leases = one.leases(["m"])
+    one.add_leases(["m"])
+    leases = one.leases()
     assert leases["m"].holder is None and leases["m"].free_at(NOW)
     generation = one.acquire("m", "host-a:1", NOW, NOW + timedelta(seconds=30))
     assert generation == 1
@@ -120,7 +121,7 @@ def test_a_lease_is_taken_once_renewed_by_its_holder_and_fences_writes(state_loc
         worker.record_received([MessageRef("m", "INBOX", 1, 2)], later)
     assert [m.ref.uid for m in two.messages("m")] == [1], "the old holder's write was refused"
     assert two.release("m", "host-b:2", 2)
-    assert two.leases(["m"])["m"].holder is None
+    assert two.leases()["m"].holder is None
 
 
 def test_live_daemons_are_those_whose_beat_has_not_expired(state_location: Location) -> None:

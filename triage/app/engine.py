@@ -162,7 +162,7 @@ def follow_up(config: Config, environ: Mapping[str, str]) -> FollowUp | None:
 
 def build_engine(config: Config, executor: Executor | None = None) -> Engine:
     s = config.settings
-    team = model_store.team_dir(config.database)
+    team = config.team_models
     classifier = model_store.load_active(config.model_dir, team)
     info = model_store.read_info(
         config.model_dir if not (team / classifier.version).is_dir() else team / classifier.version
@@ -195,7 +195,7 @@ def train_on_corrections(config: Config, corpus_dir: Path, past_mail: Sequence[E
     """A new team model from the corpus, the stored corrections and any past mail."""
     with open_store(config) as store:
         corrections = [(c.message_id, c.text, c.label) for c in store.corrected_texts()]
-    team = model_store.team_dir(config.database)
+    team = config.team_models
     return train_team_model(
         read_corpus(corpus_dir).examples,
         corrections,

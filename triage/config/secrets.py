@@ -7,11 +7,12 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
-from triage.config.settings import MailboxSettings, ReportSettings
+from triage.config.settings import MailboxSettings, ReportSettings, StateSettings
 from triage.errors import ConfigError, MailboxError
 
 PASSWORD_ENV = "TRIAGE_PASSWORD"
 SMTP_PASSWORD_ENV = "TRIAGE_SMTP_PASSWORD"
+DB_PASSWORD_ENV = "TRIAGE_DB_PASSWORD"
 
 
 def read_password(settings: MailboxSettings, environ: Mapping[str, str], variable: str = PASSWORD_ENV) -> str:
@@ -44,6 +45,17 @@ def read_smtp_password(report: ReportSettings, environ: Mapping[str, str]) -> st
         return environ[SMTP_PASSWORD_ENV]
     credential = _credential(environ, "smtp-password")
     return _read_secret_file("$CREDENTIALS_DIRECTORY/smtp-password", credential) if credential else None
+
+
+def read_database_password(state: StateSettings, environ: Mapping[str, str]) -> str | None:
+    """The PostgreSQL password from state.password_file, $TRIAGE_DB_PASSWORD or systemd's
+    credential `db-password`; None leaves it to libpq (~/.pgpass, peer or certificate login)."""
+    if state.password_file is not None:
+        return _read_secret_file("state.password_file", state.password_file)
+    if environ.get(DB_PASSWORD_ENV):
+        return environ[DB_PASSWORD_ENV]
+    credential = _credential(environ, "db-password")
+    return _read_secret_file("$CREDENTIALS_DIRECTORY/db-password", credential) if credential else None
 
 
 def read_oauth_token(settings: MailboxSettings) -> str:

@@ -13,12 +13,12 @@ import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from triage.state.postgres import PostgresTarget
+from triage.errors import DatabaseUnavailable
 
 
 class Rows(Protocol):
@@ -62,7 +62,6 @@ class Database(ABC):
     @abstractmethod
     def describe(self) -> str:
         """Where the state lives, as it may be logged (never with a password)."""
-
 
 
 class SqliteDatabase(Database):
@@ -115,12 +114,55 @@ def _sqlite(path: Path) -> sqlite3.Connection:
     return db
 
 
+@dataclass(frozen=True)
+class PostgresTarget:
+    """Where the state database is and how to reach it; the password never shows in repr or logs."""
+
+    host: str  # a name, an address, or a Unix socket folder
+    port: int
+    user: str
+    dbname: str
+    password: str | None = field(default=None, repr=False)
+    sslmode: str = "verify-full"  # libpq's: verify-full checks the chain and the host name
+    sslrootcert: str | None = None  # the CA bundle the server's certificate must chain to
+    options: tuple[tuple[str, str], ...] = ()  # other libpq parameters from the URL
+    connect_timeout: int = 10
+
+    def display(self) -> str:
+        return f"postgresql://{self.user}@{self.host}:{self.port}/{self.dbname}"
+
+    def parameters(self) -> dict[str, object]:
+        """Keyword arguments for psycopg.connect."""
+        given: dict[str, object] = {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "dbname": self.dbname,
+            "sslmode": self.sslmode,
+            "connect_timeout": self.connect_timeout,
+            "application_name": "triage",
+            # a dead server or a cut network shows within a minute, not after the kernel's two hours
+            "keepalives": 1,
+            "keepalives_idle": 20,
+            "keepalives_interval": 5,
+            "keepalives_count": 4,
+            **dict(self.options),
+        }
+        if self.password is not None:
+            given["password"] = self.password
+        if self.sslrootcert is not None:
+            given["sslrootcert"] = self.sslrootcert
+        return given
+
+
 def open_database(location: Path | PostgresTarget) -> Database:
-    """A SQLite file for a path; PostgreSQL (psycopg, imported only then) for a target."""
+    """A SQLite file for a path; PostgreSQL for a target (psycopg and libpq are loaded only then)."""
     if isinstance(location, Path):
         return SqliteDatabase(location)
-    from triage.state.postgres import PostgresDatabase
-
+    try:
+        from triage.state.postgres import PostgresDatabase
+    except ImportError as exc:  # psycopg without libpq
+        raise DatabaseUnavailable(f"PostgreSQL needs libpq: apt-get install libpq5 ({exc})") from None
     return PostgresDatabase(location)
 
 

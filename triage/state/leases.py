@@ -61,7 +61,8 @@ class LeaseTable(Tables):
         """This daemon is alive until `expires`; daemons whose beat expired are forgotten."""
         with self.transaction():
             self.db.execute(
-                "INSERT INTO daemons VALUES (?, ?, ?) ON CONFLICT (holder) DO UPDATE SET expires_at = excluded.expires_at",
+                "INSERT INTO daemons VALUES (?, ?, ?)"
+                " ON CONFLICT (holder) DO UPDATE SET expires_at = excluded.expires_at",
                 (holder, _iso(now), _iso(expires)),
             )
             self.db.execute("DELETE FROM daemons WHERE expires_at < ?", (_iso(now),))
@@ -74,12 +75,15 @@ class LeaseTable(Tables):
         with self.transaction():
             self.db.execute("DELETE FROM daemons WHERE holder = ?", (holder,))
 
-    def leases(self, mailboxes: Sequence[str]) -> dict[str, LeaseRow]:
-        """The lease of each mailbox, a row made for those that had none."""
+    def add_leases(self, mailboxes: Sequence[str]) -> None:
+        """A free lease for each mailbox that has none yet."""
         with self.transaction():
             self.db.executemany(
                 "INSERT INTO leases (mailbox) VALUES (?) ON CONFLICT DO NOTHING", [(m,) for m in mailboxes]
             )
+
+    def leases(self) -> dict[str, LeaseRow]:
+        """Every mailbox's lease, by mailbox."""
         rows = self.db.execute("SELECT mailbox, holder, generation, expires_at FROM leases ORDER BY mailbox")
         return {
             str(r[0]): LeaseRow(str(r[0]), r[1], int(r[2]), datetime.fromisoformat(r[3]) if r[3] else None)

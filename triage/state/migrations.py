@@ -182,10 +182,7 @@ def migrate(db: Database) -> list[str]:
     Safe when several daemons start together on one database: each migration runs under
     the schema lock and is skipped when another process applied it meanwhile.
     """
-    with db.transaction():
-        db.lock_schema()
-        db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-    done = {row[0] for row in db.execute("SELECT name FROM migrations")}
+    done = set(applied_migrations(db))
     applied = []
     for name, sql in MIGRATIONS:
         if name in done:
@@ -200,3 +197,11 @@ def migrate(db: Database) -> list[str]:
         logger.info("applied migration %s", name)
         applied.append(name)
     return applied
+
+
+def applied_migrations(db: Database) -> list[str]:
+    """The names of the migrations this database has had, in name order (the table made if missing)."""
+    with db.transaction():
+        db.lock_schema()
+        db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    return [row[0] for row in db.execute("SELECT name FROM migrations ORDER BY name")]

@@ -10,57 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import psycopg
 
 from triage.errors import DatabaseUnavailable
-from triage.state.database import Database, Rows
+from triage.state.database import Database, PostgresTarget, Rows
 from triage.state.dialect import to_postgres
 
 SCHEMA_LOCK = 0x7472696167  # "triag": the advisory lock key held while migrating
-
-
-@dataclass(frozen=True)
-class PostgresTarget:
-    """Where the state database is and how to reach it; the password never shows in repr or logs."""
-
-    host: str  # a name, an address, or a Unix socket folder
-    port: int
-    user: str
-    dbname: str
-    password: str | None = field(default=None, repr=False)
-    sslmode: str = "verify-full"  # libpq's: verify-full checks the chain and the host name
-    sslrootcert: str | None = None  # the CA bundle the server's certificate must chain to
-    options: tuple[tuple[str, str], ...] = ()  # other libpq parameters from the URL
-    connect_timeout: int = 10
-
-    def display(self) -> str:
-        return f"postgresql://{self.user}@{self.host}:{self.port}/{self.dbname}"
-
-    def parameters(self) -> dict[str, object]:
-        """Keyword arguments for psycopg.connect."""
-        given: dict[str, object] = {
-            "host": self.host,
-            "port": self.port,
-            "user": self.user,
-            "dbname": self.dbname,
-            "sslmode": self.sslmode,
-            "connect_timeout": self.connect_timeout,
-            "application_name": "triage",
-            # a dead server or a cut network shows within a minute, not after the kernel's two hours
-            "keepalives": 1,
-            "keepalives_idle": 20,
-            "keepalives_interval": 5,
-            "keepalives_count": 4,
-            **dict(self.options),
-        }
-        if self.password is not None:
-            given["password"] = self.password
-        if self.sslrootcert is not None:
-            given["sslrootcert"] = self.sslrootcert
-        return given
 
 
 class PostgresDatabase(Database):
@@ -82,11 +40,11 @@ class PostgresDatabase(Database):
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> Rows:
         with self._mapped_errors():
-            return self.connection.execute(to_postgres(sql), params)  # type: ignore[arg-type]
+            return self.connection.execute(to_postgres(sql), params)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
         with self._mapped_errors(), self.connection.cursor() as cursor:
-            cursor.executemany(to_postgres(sql), rows)  # type: ignore[arg-type]
+            cursor.executemany(to_postgres(sql), rows)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from triage.state.cases import CaseLog
 from triage.state.corrections import CorrectionLog
-from triage.state.database import open_database
+from triage.state.database import PostgresTarget, open_database
 from triage.state.history import InboxHistory
 from triage.state.leases import LeaseTable
 from triage.state.messages import MessageLog
-from triage.state.migrations import MIGRATIONS, migrate
+from triage.state.migrations import MIGRATIONS, applied_migrations, migrate
 from triage.state.replies import ReplyLog
-
-if TYPE_CHECKING:
-    from triage.state.postgres import PostgresTarget
 
 
 class Store(MessageLog, CorrectionLog, ReplyLog, CaseLog, InboxHistory, LeaseTable):
@@ -41,7 +37,7 @@ class Store(MessageLog, CorrectionLog, ReplyLog, CaseLog, InboxHistory, LeaseTab
         return migrate(self.db)
 
     def applied_migrations(self) -> list[str]:
-        return [row[0] for row in self.db.execute("SELECT name FROM migrations ORDER BY name")]
+        return applied_migrations(self.db)
 
     def pending_migrations(self) -> list[str]:
         """Migrations this version of triage knows that the database has not had yet."""
