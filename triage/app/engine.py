@@ -20,7 +20,7 @@ from triage.app.mailboxes import open_store, smtp_sender, team_notifier, utc_now
 from triage.config.loading import Config
 from triage.domain import Owner
 from triage.errors import ConfigError
-from triage.judgement.classifier import Rules
+from triage.judgement.classifier import Classifier, Rules
 from triage.judgement.decisions import Policy
 from triage.judgement.evaluation import threshold_for_precision
 from triage.judgement.routing import Route
@@ -160,10 +160,20 @@ def follow_up(config: Config, environ: Mapping[str, str]) -> FollowUp | None:
     )
 
 
-def build_engine(config: Config, executor: Executor | None = None) -> Engine:
+def build_engine(
+    config: Config,
+    executor: Executor | None = None,
+    loaded: dict[tuple[Path, Path], Classifier] | None = None,
+) -> Engine:
+    """`loaded`: models already loaded for other mailboxes, by (model_dir, team folder): twenty mailboxes
+    with one model load it once, not twenty times."""
     s = config.settings
     team = config.team_models
-    classifier = model_store.load_active(config.model_dir, team)
+    if loaded is None:
+        loaded = {}
+    if (config.model_dir, team) not in loaded:
+        loaded[config.model_dir, team] = model_store.load_active(config.model_dir, team)
+    classifier = loaded[config.model_dir, team]
     info = model_store.read_info(
         config.model_dir if not (team / classifier.version).is_dir() else team / classifier.version
     )

@@ -1,0 +1,140 @@
+"""Several `triage run` daemons sharing mailboxes over one PostgreSQL: leases, balance, takeover, fencing.
+
+Real parts throughout: Dovecot with a mailbox per user, PostgreSQL from initdb, the daemons
+as separate processes. Leases are short here (daemon.lease_seconds) so takeovers come fast;
+the exactly-once checks are those of the single-host crash tests (tests/test_crash_safety.py),
+now with the daemon that dies and the one that takes over on different state connections.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.conftest import Dovecot, free_port
+from tests.postgres_server import Postgres
+from tests.shared_state import (
+    Shared,
+    backlog,
+    holder_of,
+    load,
+    signal_group,
+    start,
+    wait_until,
+    write_config,
+)
+from tests.test_crash_safety import assert_mailbox_intact, read_inbox
+
+LEASE = 3.0  # seconds: takeovers within a few seconds, renewals every second
+
+
+@pytest.fixture
+def shared(dovecot: Dovecot, postgres: Postgres, request: pytest.FixtureRequest) -> Shared:
+    count = getattr(request, "param", 4)
+    return Shared([dovecot.add_user() for _ in range(count)], postgres.create_database(), postgres, dovecot)
+
+
+def stop_all(daemons: list[subprocess.Popen[bytes]]) -> list[int]:
+    for daemon in daemons:
+        if daemon.poll() is None:
+            signal_group(daemon, signal.SIGCONT)
+            daemon.send_signal(signal.SIGTERM)
+    codes = []
+    for daemon in daemons:
+        try:
+            codes.append(daemon.wait(timeout=60))
+        except subprocess.TimeoutExpired:
+            signal_group(daemon, signal.SIGKILL)
+            codes.append(daemon.wait())
+    return codes
+
+
+def assert_exactly_once(shared: Shared, counts: dict[str, int], context: str) -> None:
+    """Every message done once, one draft per drafted row, nothing \\Seen, no Message-ID twice."""
+    for user, count in counts.items():
+        drafts = assert_mailbox_intact(shared.dovecot, user, count, f"{user} {context}")
+        inbox = read_inbox(shared.dovecot, user)
+        rows = shared.sql(
+            "SELECT uid, status, draft_message_id FROM messages WHERE mailbox = %s AND folder = 'INBOX'"
+            " AND uidvalidity = %s",
+            (shared.mailbox(user), inbox.uidvalidity),
+        )
+        assert sorted(int(r[0]) for r in rows) == sorted(inbox.flags), (
+            f"{user}: one row per message {context}"
+        )  # type: ignore[call-overload]
+        assert {r[1] for r in rows} == {"done"}, f"{user}: every message done {context}"
+        assert sorted(drafts.replies) == sorted(str(r[2]) for r in rows if r[2]), (
+            f"{user}: one draft each {context}"
+        )
+        briefs = shared.sql(
+            "SELECT COUNT(*) FROM messages WHERE mailbox = %s AND facts IS NOT NULL", (shared.mailbox(user),)
+        )[0][0]
+        assert len(drafts.notices) == briefs, f"{user}: one brief per escalation {context}"
+
+
+@pytest.mark.parametrize("shared", [20], indirect=True)
+def test_three_daemons_share_twenty_mailboxes_each_held_by_one(shared: Shared, tmp_path: Path) -> None:
+    counts = {}
+    for index, user in enumerate(shared.users):
+        messages = backlog(3, f"three-{index}")
+        load(shared.dovecot, user, messages)
+        counts[user] = len(messages)
+    ports = [free_port() for _ in range(3)]
+    daemons = [
+        start(write_config(tmp_path / f"d{i}.yaml", shared, LEASE, metrics_port=port), tmp_path / f"d{i}.log")
+        for i, port in enumerate(ports)
+    ]
+    try:
+        drained = wait_until(lambda: shared.statuses().get("done") == 60, 180, "60 messages done")
+        names = {holder_of(daemon) for daemon in daemons}
+        balanced = wait_until(
+            lambda: (
+                set(shared.holders().values()) == names
+                and max(Counter(shared.holders().values()).values()) <= 7
+                and len(shared.holders()) == 20
+            ),
+            60,
+            "every mailbox held, by all three daemons, at most 7 each",
+        )
+        print(f"three daemons: 60 messages done in {drained:.1f} s, balanced {balanced:.1f} s later")
+
+        def metrics_show_every_holder() -> bool:
+            text = urllib.request.urlopen(f"http://127.0.0.1:{ports[0]}/metrics", timeout=5).read().decode()
+            shown = {
+                sample.labels["mailbox"]: sample.labels["holder"]
+                for family in text_string_to_metric_families(text)
+                if family.name == "triage_mailbox_holder"
+                for sample in family.samples
+                if sample.value == 1
+            }
+            return shown == shared.holders()
+
+        wait_until(metrics_show_every_holder, 3 * LEASE, "Prometheus shows who holds each mailbox")
+
+        leaving = daemons[0]
+        left_behind = [m for m, h in shared.holders().items() if h == holder_of(leaving)]
+        leaving.send_signal(signal.SIGTERM)
+        assert leaving.wait(timeout=60) == 0
+        user = left_behind[0].split("@")[0]
+        load(shared.dovecot, user, backlog(1, "after-sigterm"))
+        counts[user] += 1
+        took = wait_until(
+            lambda: all(shared.holders().get(m) in names - {holder_of(leaving)} for m in left_behind),
+            2 * LEASE,
+            "released leases taken over",
+        )
+        print(f"SIGTERM: {len(left_behind)} released mailboxes taken over in {took:.1f} s")
+        wait_until(lambda: shared.statuses(user).get("done") == counts[user], 60, "new mail drafted")
+    finally:
+        codes = stop_all(daemons)
+    logs = "".join((tmp_path / f"d{i}.log").read_text() for i in range(3))
+    assert codes == [0, 0, 0], logs[-3000:]
+    assert_exactly_once(shared, counts, "(three daemons)")
+    assert shared.sql("SELECT COUNT(*) FROM leases WHERE holder IS NOT NULL")[0][0] == 0, "all released"
+    assert "Secret" not in logs
