@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import time
 import urllib.request
 from collections import Counter
 from pathlib import Path
@@ -22,6 +23,7 @@ from tests.postgres_server import Postgres
 from tests.shared_state import (
     Shared,
     backlog,
+    drafts_count,
     holder_of,
     load,
     signal_group,
@@ -138,3 +140,100 @@ def test_three_daemons_share_twenty_mailboxes_each_held_by_one(shared: Shared, t
     assert_exactly_once(shared, counts, "(three daemons)")
     assert shared.sql("SELECT COUNT(*) FROM leases WHERE holder IS NOT NULL")[0][0] == 0, "all released"
     assert "Secret" not in logs
+
+
+def survivors_hold(shared: Shared, mailboxes: list[str], survivors: set[str]) -> bool:
+    holders = shared.holders()
+    return all(holders.get(mailbox) in survivors for mailbox in mailboxes)
+
+
+@pytest.mark.parametrize("shared", [4], indirect=True)
+def test_a_killed_holders_mailboxes_are_taken_over_with_nothing_lost_or_drafted_twice(
+    shared: Shared, tmp_path: Path
+) -> None:
+    counts = {user: 150 for user in shared.users}
+    for index, user in enumerate(shared.users):
+        load(shared.dovecot, user, backlog(counts[user], f"kill-{index}"))
+    daemons = [
+        start(write_config(tmp_path / f"d{i}.yaml", shared, LEASE, 25), tmp_path / f"d{i}.log")
+        for i in range(3)
+    ]
+    try:
+
+        def mid_backlog() -> str | None:
+            holders = shared.holders()
+            for user in shared.users:
+                done = shared.statuses(user).get("done", 0)
+                if 25 <= done <= counts[user] - 50 and shared.mailbox(user) in holders:
+                    return user
+            return None
+
+        wait_until(lambda: mid_backlog() is not None, 180, "a mailbox part-way through its backlog")
+        user = mid_backlog()
+        assert user is not None
+        holder = shared.holders()[shared.mailbox(user)]
+        victim = next(d for d in daemons if holder_of(d) == holder)
+        orphaned = [m for m, h in shared.holders().items() if h == holder]
+        at_kill = drafts_count(shared.dovecot, user)
+        signal_group(victim, signal.SIGKILL)
+        victim.wait(timeout=30)
+        survivors = {holder_of(d) for d in daemons if d is not victim}
+        failover = wait_until(
+            lambda: (
+                survivors_hold(shared, orphaned, survivors) and drafts_count(shared.dovecot, user) > at_kill
+            ),
+            LEASE + 30,
+            "the first draft by the new holder",
+        )
+        print(
+            f"SIGKILL of {holder} holding {len(orphaned)} mailboxes: first draft by the new holder after {failover:.1f} s"
+        )
+        assert failover <= LEASE + 5
+        wait_until(lambda: shared.statuses().get("done") == sum(counts.values()), 240, "every backlog done")
+    finally:
+        codes = stop_all([d for d in daemons if d.poll() is None])
+    assert set(codes) == {0}
+    assert_exactly_once(shared, counts, "(after a SIGKILL)")
+
+
+@pytest.mark.parametrize("shared", [2], indirect=True)
+def test_a_paused_holder_whose_lease_expired_writes_nothing_when_it_resumes(
+    shared: Shared, tmp_path: Path
+) -> None:
+    counts = {user: 200 for user in shared.users}
+    for index, user in enumerate(shared.users):
+        load(shared.dovecot, user, backlog(counts[user], f"pause-{index}"))
+    daemons = [
+        start(write_config(tmp_path / f"d{i}.yaml", shared, LEASE, 10), tmp_path / f"d{i}.log")
+        for i in range(2)
+    ]
+    try:
+        wait_until(lambda: len(set(shared.holders().values())) == 2, 120, "each daemon holds a mailbox")
+        paused = daemons[0]
+        (mailbox,) = [m for m, h in shared.holders().items() if h == holder_of(paused)]
+        user = mailbox.split("@")[0]
+        wait_until(
+            lambda: shared.statuses(user).get("done", 0) >= 20, 120, "the paused one's backlog under way"
+        )
+        done = shared.statuses(user).get("done", 0)
+        # between two batches: the next batch is being fetched and decided, its writes still to come
+        wait_until(lambda: shared.statuses(user).get("done", 0) > done, 60, "a batch done", step=0.002)
+        signal_group(paused, signal.SIGSTOP)
+        at_pause = shared.statuses(user)
+        other = holder_of(daemons[1])
+        took = wait_until(lambda: shared.holders().get(mailbox) == other, 3 * LEASE, "taken over")
+        wait_until(
+            lambda: shared.statuses(user).get("done") == counts[user], 120, "the new holder finishes it"
+        )
+        signal_group(paused, signal.SIGCONT)
+        wait_until(
+            lambda: "stopped writing" in (tmp_path / "d0.log").read_text(), 30, "the resumed one stops"
+        )
+        time.sleep(2 * LEASE)  # it beats again, and may take a lease again: under a new generation
+        print(f"paused at {at_pause}; taken over after {took:.1f} s")
+    finally:
+        codes = stop_all(daemons)
+    log = (tmp_path / "d0.log").read_text()
+    assert codes == [0, 0], log[-3000:]
+    assert f"{mailbox}: lease lost" in log
+    assert_exactly_once(shared, counts, "(after a pause)")

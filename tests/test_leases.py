@@ -1,0 +1,106 @@
+"""Leases as a daemon keeps them: its fair share, the hold its worker checks, writes refused without it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Dovecot
+from tests.test_imap_end_to_end import write_config
+from triage import app
+from triage import config as config_module
+from triage.app.logs import RedactSecrets
+from triage.cluster.balance import fair_share, plan_all, plan_leases
+from triage.cluster.lease import LeasedInbox, MailboxLease
+from triage.errors import LeaseLost
+from triage.state.leases import LeaseRow
+
+NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+MAILBOXES = [f"m{i:02d}" for i in range(20)]
+
+
+def held_by(holder: str | None, expires_in: float = 30) -> LeaseRow:
+    return LeaseRow("m", holder, 1, NOW + timedelta(seconds=expires_in) if holder else None)
+
+
+def test_twenty_mailboxes_over_three_daemons_is_at_most_seven_each() -> None:
+    assert [fair_share(20, n) for n in (1, 2, 3, 4)] == [20, 10, 7, 5]
+
+
+def test_a_daemon_takes_free_mailboxes_up_to_its_share() -> None:
+    plan = plan_leases("a", MAILBOXES, {}, {"a", "b", "c"}, set(), NOW)
+    assert len(plan.acquire) == 7 and not plan.release
+
+
+def test_daemons_looking_at_the_same_free_mailboxes_reach_for_different_ones_first() -> None:
+    first = [plan_leases(d, MAILBOXES, {}, {"a", "b", "c"}, set(), NOW).acquire[0] for d in "abc"]
+    assert len(set(first)) > 1
+
+
+def test_mailboxes_held_by_another_are_left_and_expired_ones_are_taken() -> None:
+    leases = {"m00": held_by("b"), "m01": held_by("b", expires_in=-1), "m02": held_by(None)}
+    plan = plan_leases("a", ["m00", "m01", "m02"], leases, {"a", "b"}, set(), NOW)
+    assert sorted(plan.acquire) == ["m01", "m02"]
+
+
+def test_a_daemon_above_its_share_hands_over_the_ones_it_wants_least() -> None:
+    held = set(MAILBOXES[:10])
+    plan = plan_leases("a", MAILBOXES, {}, {"a", "b", "c"}, held, NOW)  # a third daemon joined
+    assert len(plan.release) == 3 and set(plan.release) <= held and not plan.acquire
+
+
+def test_run_once_takes_every_free_mailbox_and_never_hands_one_over() -> None:
+    leases = {"m00": held_by("daemon")}
+    assert plan_all("once", ["m00", "m01"], leases, {"daemon"}, set(), NOW).acquire == ("m01",)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_hold_runs_out_by_the_local_clock_before_the_lease_expires() -> None:
+    clock = Clock()
+    lease = MailboxLease("m", "host:1", clock)
+    with pytest.raises(LeaseLost, match="another daemon holds it"):
+        lease.check()
+    lease.grant(4, deadline=110.0)
+    assert lease.held() and lease.fence() is not None
+    clock.now = 110.5  # the process was paused, or the renewals did not get through
+    assert not lease.held()
+    with pytest.raises(LeaseLost, match="not renewed in time"):
+        lease.check()
+    lease.extend(130.0)
+    lease.give_up()  # rebalancing: no more writes, the release follows once the worker is idle
+    with pytest.raises(LeaseLost, match="handed over"):
+        lease.check()
+
+
+def test_a_worker_without_its_lease_appends_no_draft_and_sets_no_keyword(
+    dovecot: Dovecot, imap_user: str, tmp_path: Path
+) -> None:
+    """The moment a pause between a batch's plans and its APPEND would bite: the draft is not written."""
+    client = dovecot.client(imap_user)
+    client.append("INBOX", b"From: ann@example.org\r\nSubject: hi\r\nMessage-ID: <a@x>\r\n\r\nhello\r\n")
+    client.logout()
+    config = config_module.load(write_config(tmp_path, dovecot, imap_user), {"TRIAGE_PASSWORD": "secret"})
+    clock = Clock()
+    lease = MailboxLease(app.mailbox_name(config), "host:1", clock)
+    lease.grant(1, deadline=105.0)
+    inbox = LeasedInbox(app.open_inbox(config, {"TRIAGE_PASSWORD": "secret"}, RedactSecrets()), lease)
+    try:
+        clock.now = 106.0
+        draft = b"From: support@example.com\r\nSubject: Re: hi\r\nMessage-ID: <d@x>\r\n\r\nsorry\r\n"
+        with pytest.raises(LeaseLost):
+            inbox.save_drafts([draft])
+        with pytest.raises(LeaseLost):
+            inbox.add_keywords([1], ["triage_drafted"])
+        assert inbox.drafts_present(["<d@x>"]) == set(), "reading goes on; nothing was appended"
+        assert "triage_drafted" not in inbox.keywords([1]).get(1, frozenset())
+    finally:
+        inbox.close()
