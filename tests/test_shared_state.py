@@ -8,6 +8,7 @@ now with the daemon that dies and the one that takes over on different state con
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import time
@@ -19,7 +20,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import Dovecot, free_port
-from tests.postgres_server import Postgres
+from tests.postgres_server import DB_PASSWORD, Postgres
 from tests.shared_state import (
     Shared,
     backlog,
@@ -32,6 +33,7 @@ from tests.shared_state import (
     write_config,
 )
 from tests.test_crash_safety import assert_mailbox_intact, read_inbox
+from triage.cli import main
 
 LEASE = 3.0  # seconds: takeovers within a few seconds, renewals every second
 
@@ -81,7 +83,9 @@ def assert_exactly_once(shared: Shared, counts: dict[str, int], context: str) ->
 
 
 @pytest.mark.parametrize("shared", [20], indirect=True)
-def test_three_daemons_share_twenty_mailboxes_each_held_by_one(shared: Shared, tmp_path: Path) -> None:
+def test_three_daemons_share_twenty_mailboxes_each_held_by_one(
+    shared: Shared, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     counts = {}
     for index, user in enumerate(shared.users):
         messages = backlog(3, f"three-{index}")
@@ -140,6 +144,22 @@ def test_three_daemons_share_twenty_mailboxes_each_held_by_one(shared: Shared, t
     assert_exactly_once(shared, counts, "(three daemons)")
     assert shared.sql("SELECT COUNT(*) FROM leases WHERE holder IS NOT NULL")[0][0] == 0, "all released"
     assert "Secret" not in logs
+
+    # the commands read every mailbox from the shared database, whichever daemon worked it
+    monkeypatch.setenv("TRIAGE_DB_PASSWORD", DB_PASSWORD)
+    config = str(tmp_path / "d1.yaml")
+    capsys.readouterr()
+    assert main(["--config", config, "status"]) == 0
+    status = capsys.readouterr().out
+    assert all(f"== {user} ({shared.mailbox(user)})" in status for user in shared.users)
+    assert main(["--config", config, "open"]) == 0
+    listed = capsys.readouterr().out
+    assert listed.startswith("MAILBOX") and len({line.split()[0] for line in listed.splitlines()[1:]}) == 20
+    assert main(["--config", config, "export", "--since", "2000-01-01", "--format", "json"]) == 0
+    exported = json.loads(capsys.readouterr().out)
+    assert {row["mailbox"] for row in exported} == set(shared.users)
+    assert main(["--config", config, "report"]) == 0
+    assert capsys.readouterr().out.count("Inbox health") == 20, "one report per team"
 
 
 def survivors_hold(shared: Shared, mailboxes: list[str], survivors: set[str]) -> bool:
