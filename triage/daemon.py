@@ -38,7 +38,7 @@ from triage.errors import (
     MailboxError,
 )
 from triage.judgement.classifier import Classifier
-from triage.pipeline.engine import Engine
+from triage.pipeline.engine import Engine, PollResult
 from triage.pipeline.poll import poll
 from triage.ports import Inbox
 from triage.state.store import Store
@@ -241,19 +241,8 @@ class Daemon:
                 result.open_count,
                 result.oldest_open_hours,
             )
-        s = result.summary
-        logger.info(
-            "poll: seen=%d drafted=%d skipped=%d needs_review=%d failed=%d pending=%d corrections=%d (%.2fs)",
-            s.seen,
-            s.drafted,
-            s.skipped,
-            s.needs_review,
-            s.failed,
-            result.pending,
-            result.corrections,
-            time.monotonic() - started,
-        )
-        return s
+        log_poll(result, time.monotonic() - started)
+        return result.summary
 
     def send_report(self) -> None:
         """The weekly report job, by the mailbox's holder: a failure is logged and never stops the daemon."""
@@ -326,6 +315,22 @@ class Daemon:
             except CONNECTION_ERRORS:
                 logger.debug("close failed", exc_info=True)
             self.inbox = None
+
+
+def log_poll(result: PollResult, seconds: float) -> None:
+    """The one line per poll."""
+    s = result.summary
+    logger.info(
+        "poll: seen=%d drafted=%d skipped=%d needs_review=%d failed=%d pending=%d corrections=%d (%.2fs)",
+        s.seen,
+        s.drafted,
+        s.skipped,
+        s.needs_review,
+        s.failed,
+        result.pending,
+        result.corrections,
+        seconds,
+    )
 
 
 def run_all(daemons: Sequence[Daemon], coordinator: Coordinator | None = None) -> int:
