@@ -36,21 +36,20 @@ from tests.conftest import Dovecot, start_dovecot  # noqa: E402
 from tests.postgres_server import Postgres, start_postgres  # noqa: E402
 from tests.shared_state import (  # noqa: E402
     Shared,
-    backlog,
     drafts_count,
     holder_of,
-    load,
     signal_group,
     start,
     wait_until,
     write_config,
 )
+from tests.test_crash_safety import backlog, load_backlog  # noqa: E402
 
 
 def fill(dovecot: Dovecot, mailboxes: int, messages: int, tag: str) -> list[str]:
     users = [dovecot.add_user() for _ in range(mailboxes)]
     for index, user in enumerate(users):
-        load(dovecot, user, backlog(messages, f"{tag}-{index}"))
+        load_backlog(dovecot, user, backlog(messages, f"{tag}-{index}"))
     return users
 
 
@@ -153,7 +152,7 @@ def failover(dovecot: Dovecot, postgres: Postgres, folder: Path, trial: int, lea
         time.sleep(trial * lease / 7 % (lease / 3))  # kills land at different points of the renewal cycle
         signal_group(victim, signal.SIGKILL)
         killed = time.monotonic()
-        load(dovecot, user, backlog(1, f"after-kill-{trial}"))
+        load_backlog(dovecot, user, backlog(1, f"after-kill-{trial}"))
         wait_until(
             lambda: drafts_count(dovecot, user) > before, lease + 120, "the survivor's first draft", step=0.05
         )

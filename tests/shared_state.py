@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -18,8 +17,6 @@ import yaml
 
 from tests.conftest import REPO, Dovecot
 from tests.postgres_server import DB_PASSWORD, Postgres
-
-DEMO = sorted((REPO / "triage" / "demo_mailbox" / "INBOX").glob("*.eml"))
 
 
 @dataclass(frozen=True)
@@ -54,27 +51,6 @@ class Shared:
         where, params = ("WHERE mailbox = %s", (self.mailbox(user),)) if user else ("", ())
         rows = self.sql(f"SELECT status, COUNT(*) FROM messages {where} GROUP BY status", params)
         return {str(s): int(c) for s, c in rows}  # type: ignore[call-overload]
-
-
-def backlog(n: int, tag: str) -> list[bytes]:
-    """N distinct messages cycled from the demo mailbox, each with its own Message-ID."""
-    sources = [path.read_bytes() for path in DEMO]
-    return [
-        re.sub(
-            rb"(?im)^Message-ID:.*$",
-            f"Message-ID: <shared-{i}-{tag}@shared.example>".encode(),
-            sources[i % len(sources)],
-            count=1,
-        )
-        for i in range(n)
-    ]
-
-
-def load(dovecot: Dovecot, user: str, messages: list[bytes]) -> None:
-    client = dovecot.client(user)
-    for start in range(0, len(messages), 200):
-        client.multiappend("INBOX", messages[start : start + 200])
-    client.logout()
 
 
 def write_config(

@@ -16,6 +16,7 @@ from triage import config as config_module
 from triage.cli import main
 from triage.config.database import DatabaseURL, parse_database_url
 from triage.errors import ConfigError, DatabaseUnavailable
+from triage.state.database import PostgresTarget
 from triage.state.store import Store
 
 
@@ -46,60 +47,46 @@ def test_a_bad_database_url_is_an_error_naming_the_key(tmp_path: Path, url: str,
     assert "hunter2" not in str(error.value)
 
 
-def location(tmp_path: Path, database: str, **state: object) -> object:
+def location(tmp_path: Path, database: str, **state: object) -> PostgresTarget:
     config = config_module.from_mapping(
         {"mailbox": {"url": "maildir:///x"}, "state": {"database": database, **state}}, {}, tmp_path
     )
-    return app.state_location(config)
+    target = app.state_location(config)
+    assert isinstance(target, PostgresTarget)
+    return target
 
 
 def test_tls_is_checked_against_the_system_cas_unless_the_server_is_on_this_host(tmp_path: Path) -> None:
     remote = location(tmp_path, "postgresql://triage@db.example.com/support")
-    assert (remote.sslmode, bool(remote.sslrootcert)) == ("verify-full", True)  # type: ignore[attr-defined]
+    assert (remote.sslmode, bool(remote.sslrootcert)) == ("verify-full", True)
     local = location(tmp_path, "postgresql://triage@127.0.0.1/support")
-    assert local.sslmode == "prefer"  # type: ignore[attr-defined]
+    assert local.sslmode == "prefer"
     private = location(tmp_path, "postgresql://triage@db.example.com/support", ca_file="/etc/db-ca.pem")
-    assert (private.sslmode, private.sslrootcert) == ("verify-full", "/etc/db-ca.pem")  # type: ignore[attr-defined]
+    assert (private.sslmode, private.sslrootcert) == ("verify-full", "/etc/db-ca.pem")
 
 
 def test_the_password_comes_from_the_environment_or_a_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TRIAGE_DB_PASSWORD", "from-env")
-    assert location(tmp_path, "postgresql://t@db/s").password == "from-env"  # type: ignore[attr-defined]
+    assert location(tmp_path, "postgresql://t@db/s").password == "from-env"
     secret = tmp_path / "db-password"
     secret.write_text("from-file\n")
-    assert location(tmp_path, "postgresql://t@db/s", password_file=str(secret)).password == "from-file"  # type: ignore[attr-defined]
+    assert location(tmp_path, "postgresql://t@db/s", password_file=str(secret)).password == "from-file"
     assert "from-file" not in repr(location(tmp_path, "postgresql://t@db/s", password_file=str(secret)))
 
 
-def test_the_servers_certificate_is_checked_for_real(postgres: Postgres, tmp_path: Path) -> None:
+def test_the_servers_certificate_is_checked_for_real(
+    postgres: Postgres, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRIAGE_DB_PASSWORD", DB_PASSWORD)
     dbname = postgres.create_database()
-    good = config_module.from_mapping(
-        {
-            "mailbox": {"url": "maildir:///x"},
-            "state": {"database": postgres.url(dbname), "ca_file": str(postgres.ca_file)},
-        },
-        {},
-        tmp_path,
-    )
-    env = {"TRIAGE_DB_PASSWORD": DB_PASSWORD}
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TRIAGE_DB_PASSWORD", DB_PASSWORD)
-        with Store(app.state_location(good)) as store:
-            assert store.db.encrypted()  # type: ignore[attr-defined]
-        stranger = tmp_path / "other-ca.pem"
-        trustme.CA().cert_pem.write_to_path(str(stranger))
-        wrong = config_module.from_mapping(
-            {
-                "mailbox": {"url": "maildir:///x"},
-                "state": {"database": postgres.url(dbname), "ca_file": str(stranger)},
-            },
-            env,
-            tmp_path,
-        )
-        with pytest.raises(DatabaseUnavailable, match="certificate verify failed"):
-            Store(app.state_location(wrong))
+    with Store(location(tmp_path, postgres.url(dbname), ca_file=str(postgres.ca_file))) as store:
+        assert store.db.encrypted()  # type: ignore[attr-defined]
+    stranger = tmp_path / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(stranger))
+    with pytest.raises(DatabaseUnavailable, match="certificate verify failed"):
+        Store(location(tmp_path, postgres.url(dbname), ca_file=str(stranger)))
 
 
 @pytest.fixture

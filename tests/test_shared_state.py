@@ -23,16 +23,14 @@ from tests.conftest import Dovecot, free_port
 from tests.postgres_server import DB_PASSWORD, Postgres
 from tests.shared_state import (
     Shared,
-    backlog,
     drafts_count,
     holder_of,
-    load,
     signal_group,
     start,
     wait_until,
     write_config,
 )
-from tests.test_crash_safety import assert_mailbox_intact, read_inbox
+from tests.test_crash_safety import assert_mailbox_intact, backlog, load_backlog, read_inbox
 from triage.cli import main
 
 LEASE = 3.0  # seconds: takeovers within a few seconds, renewals every second
@@ -89,7 +87,7 @@ def test_three_daemons_share_twenty_mailboxes_each_held_by_one(
     counts = {}
     for index, user in enumerate(shared.users):
         messages = backlog(3, f"three-{index}")
-        load(shared.dovecot, user, messages)
+        load_backlog(shared.dovecot, user, messages)
         counts[user] = len(messages)
     ports = [free_port() for _ in range(3)]
     daemons = [
@@ -128,7 +126,7 @@ def test_three_daemons_share_twenty_mailboxes_each_held_by_one(
         leaving.send_signal(signal.SIGTERM)
         assert leaving.wait(timeout=60) == 0
         user = left_behind[0].split("@")[0]
-        load(shared.dovecot, user, backlog(1, "after-sigterm"))
+        load_backlog(shared.dovecot, user, backlog(1, "after-sigterm"))
         counts[user] += 1
         took = wait_until(
             lambda: all(shared.holders().get(m) in names - {holder_of(leaving)} for m in left_behind),
@@ -162,6 +160,18 @@ def test_three_daemons_share_twenty_mailboxes_each_held_by_one(
     assert capsys.readouterr().out.count("Inbox health") == 20, "one report per team"
 
 
+def start_on_backlogs(
+    shared: Shared, tmp_path: Path, messages: int, batch_size: int, daemons: int
+) -> tuple[dict[str, int], list[subprocess.Popen[bytes]]]:
+    """A backlog in every mailbox, then the daemons (logs in tmp_path/dN.log)."""
+    for user in shared.users:
+        load_backlog(shared.dovecot, user, backlog(messages, f"{tmp_path.name}-{user}"))
+    configs = [write_config(tmp_path / f"d{i}.yaml", shared, LEASE, batch_size) for i in range(daemons)]
+    return {user: messages for user in shared.users}, [
+        start(config, tmp_path / f"d{i}.log") for i, config in enumerate(configs)
+    ]
+
+
 def survivors_hold(shared: Shared, mailboxes: list[str], survivors: set[str]) -> bool:
     holders = shared.holders()
     return all(holders.get(mailbox) in survivors for mailbox in mailboxes)
@@ -171,13 +181,7 @@ def survivors_hold(shared: Shared, mailboxes: list[str], survivors: set[str]) ->
 def test_a_killed_holders_mailboxes_are_taken_over_with_nothing_lost_or_drafted_twice(
     shared: Shared, tmp_path: Path
 ) -> None:
-    counts = {user: 150 for user in shared.users}
-    for index, user in enumerate(shared.users):
-        load(shared.dovecot, user, backlog(counts[user], f"kill-{index}"))
-    daemons = [
-        start(write_config(tmp_path / f"d{i}.yaml", shared, LEASE, 25), tmp_path / f"d{i}.log")
-        for i in range(3)
-    ]
+    counts, daemons = start_on_backlogs(shared, tmp_path, messages=150, batch_size=25, daemons=3)
     try:
 
         def mid_backlog() -> str | None:
@@ -220,13 +224,7 @@ def test_a_killed_holders_mailboxes_are_taken_over_with_nothing_lost_or_drafted_
 def test_a_paused_holder_whose_lease_expired_writes_nothing_when_it_resumes(
     shared: Shared, tmp_path: Path
 ) -> None:
-    counts = {user: 200 for user in shared.users}
-    for index, user in enumerate(shared.users):
-        load(shared.dovecot, user, backlog(counts[user], f"pause-{index}"))
-    daemons = [
-        start(write_config(tmp_path / f"d{i}.yaml", shared, LEASE, 10), tmp_path / f"d{i}.log")
-        for i in range(2)
-    ]
+    counts, daemons = start_on_backlogs(shared, tmp_path, messages=200, batch_size=10, daemons=2)
     try:
         wait_until(lambda: len(set(shared.holders().values())) == 2, 120, "each daemon holds a mailbox")
         paused = daemons[0]

@@ -380,6 +380,8 @@ def run_all(daemons: Sequence[Daemon], coordinator: Coordinator | None = None) -
     failed = {name: code for name, code in codes.items() if code}
     if failed and len(failed) < len(daemons):
         logger.error("%s stopped on an error; the other mailboxes were served", ", ".join(failed))
+    if coordinator is not None and coordinator.failed:
+        return 1
     return max(failed.values()) if len(failed) == len(daemons) else 0
 
 

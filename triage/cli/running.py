@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from triage import app
 from triage import config as config_module
@@ -28,6 +29,9 @@ from triage.judgement.classifier import Classifier
 from triage.pipeline.engine import Engine, MessagePlan, PollResult
 from triage.pipeline.poll import poll
 from triage.ports import Inbox
+
+if TYPE_CHECKING:
+    from triage.daemon import Daemon
 
 logger = logging.getLogger(__name__)
 
@@ -181,9 +185,15 @@ def run_daemon(
             first.daemon.lease_seconds,
             on_change=lambda mailbox: by_mailbox[mailbox].request_poll(),
             publish=metrics.record_holders if metrics else None,
+            on_failure=lambda: stop_all(daemons),
         )
         logger.info("sharing %d mailboxes with the other daemons on %s", len(leases), configs[0].database)
     return run_all(daemons, coordinator)
+
+
+def stop_all(daemons: Sequence[Daemon]) -> None:
+    for daemon in daemons:
+        daemon.stop()
 
 
 def lease_holds(configs: Sequence[Config]) -> dict[str, MailboxLease]:

@@ -46,8 +46,7 @@ def plan_leases(
     mine = [mailbox for mailbox in ranked if mailbox in held]
     if len(mine) > share:
         return LeasePlan(release=tuple(mine[share:]))
-    free = [m for m in ranked if m not in held and (m not in leases or leases[m].free_at(now))]
-    return LeasePlan(acquire=tuple(free[: share - len(mine)]))
+    return LeasePlan(acquire=_free(ranked, leases, held, now)[: share - len(mine)])
 
 
 def plan_all(
@@ -59,6 +58,11 @@ def plan_all(
     now: datetime,
 ) -> LeasePlan:
     """`triage run --once`: every configured mailbox that is free, none given up."""
-    return LeasePlan(
-        acquire=tuple(m for m in mailboxes if m not in held and (m not in leases or leases[m].free_at(now)))
-    )
+    return LeasePlan(acquire=_free(mailboxes, leases, held, now))
+
+
+def _free(
+    mailboxes: Sequence[str], leases: Mapping[str, LeaseRow], held: Collection[str], now: datetime
+) -> tuple[str, ...]:
+    """Not ours, and nobody's now (never taken, released, or expired)."""
+    return tuple(m for m in mailboxes if m not in held and (m not in leases or leases[m].free_at(now)))

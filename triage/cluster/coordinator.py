@@ -44,6 +44,7 @@ class Coordinator:
         planner: Planner = plan_leases,
         clock: Callable[[], float] = time.monotonic,
         settle: float = SETTLE_SECONDS,
+        on_failure: Callable[[], None] = lambda: None,
     ) -> None:
         self.store = store
         self.holder = holder
@@ -51,6 +52,8 @@ class Coordinator:
         self.ttl = lease_seconds
         self.margin = min(5.0, lease_seconds / 6)  # a write begun just before the deadline has landed
         self.on_change = on_change
+        self.on_failure = on_failure
+        self.failed = False
         self.publish = publish
         self.planner = planner
         self.clock = clock
@@ -70,8 +73,10 @@ class Coordinator:
                 self.tick()
                 self.ready.set()
                 self.stopping.wait(self._until_next_tick())
-        except DatabaseUnavailable as exc:
-            logger.error("cannot keep leases: %s", exc)
+        except Exception:  # the holds would run out unseen: better a loud stop that systemd restarts
+            logger.exception("the leases can no longer be kept; stopping")
+            self.failed = True
+            self.on_failure()
         finally:
             self.ready.set()
             self.release_all()

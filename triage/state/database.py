@@ -59,10 +59,6 @@ class Database(ABC):
     def close(self) -> None:
         """Drop the connection; PostgreSQL's reconnects on the next statement."""
 
-    @abstractmethod
-    def describe(self) -> str:
-        """Where the state lives, as it may be logged (never with a password)."""
-
 
 class SqliteDatabase(Database):
     """A state file on this host."""
@@ -96,9 +92,6 @@ class SqliteDatabase(Database):
 
     def close(self) -> None:
         self.connection.close()
-
-    def describe(self) -> str:
-        return str(self.path)
 
 
 def _sqlite(path: Path) -> sqlite3.Connection:

@@ -35,7 +35,7 @@ class PostgresDatabase(Database):
             try:
                 self._connection = psycopg.connect(autocommit=True, **self.target.parameters())  # type: ignore[arg-type]
             except psycopg.Error as exc:
-                raise DatabaseUnavailable(f"{self.describe()}: {_first_line(exc)}") from None
+                raise DatabaseUnavailable(f"{self.target.display()}: {_first_line(exc)}") from None
         return self._connection
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> Rows:
@@ -68,9 +68,6 @@ class PostgresDatabase(Database):
             self._connection.close()
             self._connection = None
 
-    def describe(self) -> str:
-        return self.target.display()
-
     def encrypted(self) -> bool:
         """Whether the connection runs over TLS (`triage doctor` shows it)."""
         return bool(self.connection.pgconn.ssl_in_use)
@@ -87,7 +84,7 @@ class PostgresDatabase(Database):
             if self._connection is None or not self._connection.broken and not self._connection.closed:
                 raise
             self.close()
-            raise DatabaseUnavailable(f"{self.describe()}: {_first_line(exc)}") from exc
+            raise DatabaseUnavailable(f"{self.target.display()}: {_first_line(exc)}") from exc
 
 
 def _first_line(exc: BaseException) -> str:

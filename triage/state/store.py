@@ -18,7 +18,6 @@ class Store(MessageLog, CorrectionLog, ReplyLog, CaseLog, InboxHistory, LeaseTab
     """The state database. One instance per thread: it holds one connection."""
 
     def __init__(self, location: Path | PostgresTarget, migrate: bool = True) -> None:
-        self.location = location
         self.db = open_database(location)
         if migrate:
             self.migrate()
