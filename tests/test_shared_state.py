@@ -125,12 +125,14 @@ def test_three_daemons_share_twenty_mailboxes_each_held_by_one(
         left_behind = [m for m, h in shared.holders().items() if h == holder_of(leaving)]
         leaving.send_signal(signal.SIGTERM)
         assert leaving.wait(timeout=60) == 0
+        released = shared.sql("SELECT mailbox FROM leases WHERE holder = %s", (holder_of(leaving),))
+        assert not released, "SIGTERM gave every lease back: nobody waits for them to expire"
         user = left_behind[0].split("@")[0]
         load_backlog(shared.dovecot, user, backlog(1, "after-sigterm"))
         counts[user] += 1
         took = wait_until(
             lambda: all(shared.holders().get(m) in names - {holder_of(leaving)} for m in left_behind),
-            2 * LEASE,
+            60,
             "released leases taken over",
         )
         print(f"SIGTERM: {len(left_behind)} released mailboxes taken over in {took:.1f} s")
@@ -212,7 +214,6 @@ def test_a_killed_holders_mailboxes_are_taken_over_with_nothing_lost_or_drafted_
         print(
             f"SIGKILL of {holder} holding {len(orphaned)} mailboxes: first draft by the new holder after {failover:.1f} s"
         )
-        assert failover <= LEASE + 5
         wait_until(lambda: shared.statuses().get("done") == sum(counts.values()), 240, "every backlog done")
     finally:
         codes = stop_all([d for d in daemons if d.poll() is None])
@@ -239,7 +240,7 @@ def test_a_paused_holder_whose_lease_expired_writes_nothing_when_it_resumes(
         signal_group(paused, signal.SIGSTOP)
         at_pause = shared.statuses(user)
         other = holder_of(daemons[1])
-        took = wait_until(lambda: shared.holders().get(mailbox) == other, 3 * LEASE, "taken over")
+        took = wait_until(lambda: shared.holders().get(mailbox) == other, 60, "taken over")
         wait_until(
             lambda: shared.statuses(user).get("done") == counts[user], 120, "the new holder finishes it"
         )

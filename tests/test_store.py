@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import stat
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,10 +13,12 @@ import pytest
 from tests.postgres_server import Postgres
 from triage.domain import Cursor, MessageRef
 from triage.errors import LeaseLost
+from triage.state.corrections import Correction
 from triage.state.database import PostgresTarget
 from triage.state.leases import Fence
 from triage.state.messages import PlannedRecord
 from triage.state.migrations import MIGRATIONS
+from triage.state.replies import Reply
 from triage.state.store import Store
 
 NOW = datetime(2026, 11, 20, tzinfo=UTC)
@@ -100,6 +103,37 @@ def test_a_report_recorded_twice_keeps_the_latest(state_location: Location) -> N
     store.record_report_sent("m", "2026-W47", NOW, ["a@x"])
     store.record_report_sent("m", "2026-W47", NOW, ["b@x"])
     assert store.report_sent("m", "2026-W47")
+
+
+def test_a_triaged_message_is_followed_from_draft_to_reply_correction_and_resolution(
+    state_location: Location,
+) -> None:
+    """The joins the report and training read: the same answers on both backends."""
+    store = Store(state_location)
+    inbox, sent = MessageRef("m", "INBOX", 1, 1), MessageRef("m", "Sent", 1, 1)
+    store.record_received([inbox], NOW)
+    record = replace(
+        planned(inbox, 0.9), model_text="my order is broken", draft_body="Sorry!", facts="{}", owner="Dana"
+    )
+    store.record_plans([record], NOW)
+    store.record_done([inbox], NOW, ("m", "INBOX", Cursor(1, 1)))
+    reply = Reply(sent, "<r@x>", "<k@x>", ("<k@x>",), "ann@example.org", "Re: Broken", NOW, "Sorry, sent.")
+    store.record_replies([reply], ("m", "Sent", Cursor(1, 1)))
+    store.record_correction(Correction("m", "<k@x>", "escalation", "complaint", "relabel", "dana", NOW))
+
+    assert store.drafts_and_replies("m", NOW, NOW + timedelta(days=1)) == [
+        ("complaint", "Sorry!", "Sorry, sent.")
+    ]
+    assert store.first_reply_to("m", ["<k@x>", "<other@x>"]) == "Sorry, sent."
+    assert [(t.text, t.label) for t in store.corrected_texts()] == [("my order is broken", "escalation")]
+    assert store.current_label("m", "<k@x>") == "escalation"
+    assert [b.message_id for b in store.pending_briefs("m")] == ["<k@x>"]
+    store.record_notice("m", "<k@x>", "brief", 1, "dana@x", NOW)
+    store.record_notice("m", "<k@x>", "brief", 1, "dana@x", NOW)  # delivered twice, recorded once
+    assert store.pending_briefs("m") == [] and len(store.notices("m", "<k@x>")) == 1
+    assert [c.owner for c in store.open_cases("m")] == ["Dana"]
+    assert store.resolve("m", "<k@x>", NOW, "dana") and not store.resolve("m", "<k@x>", NOW, "dana")
+    assert store.open_cases("m") == []
 
 
 def test_a_lease_is_taken_once_renewed_by_its_holder_and_fences_writes(state_location: Location) -> None:
