@@ -13,9 +13,12 @@ from triage import app
 from triage import config as config_module
 from triage.app.logs import RedactSecrets
 from triage.cluster.balance import fair_share, plan_all, plan_leases
+from triage.cluster.coordinator import Coordinator
 from triage.cluster.lease import LeasedInbox, MailboxLease
 from triage.errors import LeaseLost
+from triage.state.database import PostgresTarget
 from triage.state.leases import LeaseRow
+from triage.state.store import Store
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 MAILBOXES = [f"m{i:02d}" for i in range(20)]
@@ -104,3 +107,40 @@ def test_a_worker_without_its_lease_appends_no_draft_and_sets_no_keyword(
         assert "triage_drafted" not in inbox.keywords([1]).get(1, frozenset())
     finally:
         inbox.close()
+
+
+def test_a_coordinator_takes_its_share_hands_over_to_a_newcomer_and_releases_on_stop(
+    state_location: Path | PostgresTarget,
+) -> None:
+    observer = Store(state_location)
+    leases = {m: MailboxLease(m, "a") for m in ("m1", "m2")}
+    told: list[str] = []
+    coordinator = Coordinator(Store(state_location), "a", leases, 30, on_change=told.append, settle=0)
+    coordinator.store.add_leases(sorted(leases))
+    coordinator.tick()
+    assert all(lease.held() for lease in leases.values()) and sorted(told) == ["m1", "m2"]
+    assert observer.live_daemons(observer.db.now()) == {"a"}
+
+    now = observer.db.now()
+    observer.beat("b", now, now + timedelta(seconds=30))  # a second daemon: one mailbox each
+    coordinator.tick()  # hands one over: its worker stops writing at once
+    coordinator.tick()  # the worker is idle: released
+    assert sum(lease.held() for lease in leases.values()) == 1
+    assert sum(row.holder == "a" for row in observer.leases().values()) == 1
+
+    coordinator.release_all()
+    assert {row.holder for row in observer.leases().values()} == {None}
+    assert observer.live_daemons(observer.db.now()) == {"b"}
+
+
+def test_run_once_holds_leases_without_counting_as_a_daemon(state_location: Path | PostgresTarget) -> None:
+    observer = Store(state_location)
+    lease = MailboxLease("m1", "once")
+    coordinator = Coordinator(
+        Store(state_location), "once", {"m1": lease}, 30, planner=plan_all, settle=0, register=False
+    )
+    coordinator.store.add_leases(["m1"])
+    coordinator.tick()
+    assert lease.held()
+    assert observer.live_daemons(observer.db.now()) == set(), "the daemons' fair share is not touched"
+    coordinator.release_all()

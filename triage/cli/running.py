@@ -116,6 +116,7 @@ def holding_lease(config: Config, redactor: RedactSecrets) -> Iterator[MailboxLe
         config.settings.daemon.lease_seconds,
         planner=plan_all,
         settle=0,
+        register=False,
     )
     beating = threading.Thread(target=coordinator.run, name="leases")
     beating.start()

@@ -45,6 +45,7 @@ class Coordinator:
         clock: Callable[[], float] = time.monotonic,
         settle: float = SETTLE_SECONDS,
         on_failure: Callable[[], None] = lambda: None,
+        register: bool = True,
     ) -> None:
         self.store = store
         self.holder = holder
@@ -53,6 +54,7 @@ class Coordinator:
         self.margin = min(5.0, lease_seconds / 6)  # a write begun just before the deadline has landed
         self.on_change = on_change
         self.on_failure = on_failure
+        self.register = register  # a daemon counts in the fair share; `run --once` does not
         self.failed = False
         self.publish = publish
         self.planner = planner
@@ -90,7 +92,8 @@ class Coordinator:
         try:
             now = self.store.db.now()
             expires = now + timedelta(seconds=self.ttl)
-            self.store.beat(self.holder, now, expires)
+            if self.register:
+                self.store.beat(self.holder, now, expires)
             self._renew(expires, started)
             rows = self.store.leases()
             live = self.store.live_daemons(now)
