@@ -225,7 +225,8 @@ def test_a_killed_holders_mailboxes_are_taken_over_with_nothing_lost_or_drafted_
 def test_a_paused_holder_whose_lease_expired_writes_nothing_when_it_resumes(
     shared: Shared, tmp_path: Path
 ) -> None:
-    counts, daemons = start_on_backlogs(shared, tmp_path, messages=200, batch_size=10, daemons=2)
+    # small batches over a long backlog: the pause comes while the paused daemon is part-way through
+    counts, daemons = start_on_backlogs(shared, tmp_path, messages=600, batch_size=5, daemons=2)
     try:
         wait_until(lambda: len(set(shared.holders().values())) == 2, 120, "each daemon holds a mailbox")
         paused = daemons[0]
@@ -235,6 +236,7 @@ def test_a_paused_holder_whose_lease_expired_writes_nothing_when_it_resumes(
             lambda: shared.statuses(user).get("done", 0) >= 20, 120, "the paused one's backlog under way"
         )
         done = shared.statuses(user).get("done", 0)
+        assert done < counts[user] - 100, f"the backlog went too fast to pause part-way ({done} done)"
         # between two batches: the next batch is being fetched and decided, its writes still to come
         wait_until(lambda: shared.statuses(user).get("done", 0) > done, 60, "a batch done", step=0.002)
         signal_group(paused, signal.SIGSTOP)
