@@ -24,7 +24,7 @@ from triage.app.logs import RedactSecrets
 from triage.app.mailboxes import imap_access
 from triage.config.loading import Config
 from triage.domain import Action, Address, Classification, Decision, Label, Owner, ParsedMessage
-from triage.errors import AuthenticationError, ConfigError, DatabaseUnavailable, MailboxError, ModelError
+from triage.errors import AuthenticationError, ConfigError, MailboxError, ModelError
 from triage.replies.drafting import TEMPLATE_NAMES
 
 CLOCK_SKEW = timedelta(minutes=5)
@@ -53,7 +53,7 @@ def diagnose(path: Path | None, environ: Mapping[str, str], mailbox: str | None 
             )
         ]
     findings = [Finding("config", "ok", f"{config.source or '(defaults)'} is valid")]
-    findings += _state(config, environ)
+    findings += _state(config)
     findings.append(_model(config))
     findings.append(_templates(config))
     findings += _mailbox(config, environ)
@@ -61,72 +61,26 @@ def diagnose(path: Path | None, environ: Mapping[str, str], mailbox: str | None 
     return findings
 
 
-def _state(config: Config, environ: Mapping[str, str]) -> list[Finding]:
-    """SQLite: the file is writable. PostgreSQL: reachable, TLS, migrations, who holds which mailbox."""
-    if isinstance(config.database, Path):
-        try:
-            with app.open_store(config) as store, store.transaction():
-                pass
-        except Exception as exc:
-            return [
-                Finding(
-                    "state database",
-                    "fail",
-                    f"{config.database}: {exc}",
-                    "set state.database to a file in a folder the triage user can write"
-                    " (systemd: StateDirectory)",
-                )
-            ]
-        return [Finding("state database", "ok", f"{config.database} is writable")]
-    try:
-        with app.open_store(config, migrate=False) as store:
-            from triage.state.postgres import PostgresDatabase  # loaded (with libpq) by open_store
+def _state(config: Config) -> list[Finding]:
+    """SQLite: the file is writable. PostgreSQL: see `cli/doctor_database.py`."""
+    if not isinstance(config.database, Path):
+        from triage.cli.doctor_database import database_findings  # which uses Finding from here
 
-            assert isinstance(store.db, PostgresDatabase)
-            encrypted, verified = store.db.encrypted(), store.db.target.sslmode == "verify-full"
-            pending = store.pending_migrations()
-            leases = {} if "0014_mailbox_leases" in pending else store.leases()
-            now = store.db.now()
-            live = store.live_daemons(now) if leases else set()
-    except DatabaseUnavailable as exc:
+        return database_findings(config)
+    try:
+        with app.open_store(config) as store, store.transaction():
+            pass
+    except Exception as exc:
         return [
             Finding(
                 "state database",
                 "fail",
-                str(exc),
-                "check the host, port, user and database in state.database, the password ($TRIAGE_DB_PASSWORD"
-                " or state.password_file), state.ca_file for the server's CA, and that pg_hba.conf lets this"
-                " host in",
+                f"{config.database}: {exc}",
+                "set state.database to a file in a folder the triage user can write"
+                " (systemd: StateDirectory)",
             )
         ]
-    findings = [
-        Finding("state database", "ok", f"{config.database} reachable, login accepted"),
-        _either(
-            "database TLS",
-            encrypted,
-            "TLS, certificate checked" if verified else "TLS (loopback: certificate not checked)",
-            "warn",
-            "not encrypted (a Unix socket, loopback or state.allow_insecure)",
-            "nothing to fix on this host; across a network, leave allow_insecure off and set state.ca_file",
-        ),
-        _either(
-            "migrations",
-            not pending,
-            "all applied",
-            "warn",
-            f"{len(pending)} not applied yet: {', '.join(pending)}",
-            "the first daemon to start applies them (or `triage check-config` then `triage run --once`)",
-        ),
-    ]
-    for mailbox, lease in sorted(leases.items()):
-        held = lease.holder if lease.holder and not lease.free_at(now) else "nobody"
-        alive = "" if held == "nobody" or held in live else " (not beating: taken over soon)"
-        findings.append(
-            Finding(f"lease {mailbox}", "ok", f"held by {held}{alive}, generation {lease.generation}")
-        )
-    if not leases:
-        findings.append(Finding("leases", "ok", "no daemon has taken a mailbox yet"))
-    return findings
+    return [Finding("state database", "ok", f"{config.database} is writable")]
 
 
 def _model(config: Config) -> Finding:
