@@ -39,10 +39,6 @@ class DatabaseURL:
         return f"postgresql://{self.user}@{self.host}:{self.port}/{self.dbname}"
 
 
-def is_database_url(text: str) -> bool:
-    return urlsplit(text).scheme.lower() in SCHEMES
-
-
 def parse_database_url(text: str) -> DatabaseURL:
     """postgresql://user@host[:port]/dbname[?param=value...]; a clear ConfigError for anything else."""
     expected = "postgresql://user@host:5432/dbname (or a path to a SQLite file)"
