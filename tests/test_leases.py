@@ -60,10 +60,13 @@ def test_run_once_takes_every_free_mailbox_and_never_hands_one_over() -> None:
 
 
 class Clock:
-    def __init__(self) -> None:
+    def __init__(self, *then: float) -> None:
         self.now = 100.0
+        self.then = list(then)  # the next readings, one per call; then `now` for ever
 
     def __call__(self) -> float:
+        if self.then:
+            self.now = self.then.pop(0)
         return self.now
 
 
@@ -144,3 +147,44 @@ def test_run_once_holds_leases_without_counting_as_a_daemon(state_location: Path
     assert lease.held()
     assert observer.live_daemons(observer.db.now()) == set(), "the daemons' fair share is not touched"
     coordinator.release_all()
+
+
+def draft(message_id: str) -> bytes:
+    return (
+        f"From: support@example.com\r\nSubject: Re: hi\r\nMessage-ID: {message_id}\r\n\r\nsorry\r\n".encode()
+    )
+
+
+def test_drafts_that_land_after_the_lease_ran_out_are_removed_again(
+    dovecot: Dovecot, imap_user: str, tmp_path: Path
+) -> None:
+    """A pause inside the APPEND, long enough for another daemon to take over and write the same
+    draft: the late copy is removed, the new holder's stays, and the late writer stops."""
+    config = config_module.load(write_config(tmp_path, dovecot, imap_user), {"TRIAGE_PASSWORD": "secret"})
+    new_holder = app.open_inbox(config, {"TRIAGE_PASSWORD": "secret"}, RedactSecrets())
+    new_holder.save_drafts([draft("<late@x>")])
+    clock = Clock(100.0, 200.0)  # checked before the APPEND at 100; after it, at 200: long past the lease
+    lease = MailboxLease(app.mailbox_name(config), "host:1", clock)
+    lease.grant(1, deadline=110.0)
+    paused = LeasedInbox(app.open_inbox(config, {"TRIAGE_PASSWORD": "secret"}, RedactSecrets()), lease)
+    try:
+        with pytest.raises(LeaseLost):
+            paused.save_drafts([draft("<late@x>"), draft("<only-mine@x>")])
+        client = dovecot.client(imap_user)
+        client.select_folder("Drafts", readonly=True)
+        assert len(client.search(["HEADER", "Message-ID", "<late@x>"])) == 1, "one copy, the first"
+        assert len(client.search(["HEADER", "Message-ID", "<only-mine@x>"])) == 1, "no other copy: kept"
+        client.logout()
+    finally:
+        paused.close()
+        new_holder.close()
+
+
+def test_a_maildir_removes_late_copies_too(tmp_path: Path) -> None:
+    from triage.adapters.maildir_inbox import MaildirInbox
+
+    inbox = MaildirInbox(tmp_path / "Maildir")
+    inbox.save_drafts([draft("<a@x>"), draft("<b@x>")])
+    inbox.save_drafts([draft("<a@x>")])
+    assert inbox.remove_duplicate_drafts(["<a@x>", "<b@x>"]) == 1
+    assert inbox.drafts_present(["<a@x>", "<b@x>"]) == {"<a@x>", "<b@x>"}

@@ -10,17 +10,21 @@ state database are fenced on top of this by the lease's generation (`state/lease
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
 
 from triage.domain import RawMessage
 from triage.errors import LeaseLost
 from triage.pipeline.engine import Engine
 from triage.ports import Inbox
 from triage.state.leases import Fence
+
+logger = logging.getLogger(__name__)
 
 
 class MailboxLease:
@@ -84,9 +88,22 @@ class LeasedInbox:
         self.sent_folder = inbox.sent_folder
 
     def save_drafts(self, drafts: Sequence[bytes]) -> None:
-        if drafts:
-            self.lease.check()
+        """Checked before; and after, since a pause inside the APPEND may outlast the lease: then the
+        copies that landed after the new holder's own are removed again before LeaseLost is raised."""
+        if not drafts:
+            return
+        self.lease.check()
         self.inner.save_drafts(drafts)
+        if not self.lease.held():
+            removed = self.inner.remove_duplicate_drafts([_message_id(data) for data in drafts])
+            if removed:
+                logger.warning(
+                    "%s: lease ran out during an APPEND: %d late drafts removed", self.name, removed
+                )
+            self.lease.check()
+
+    def remove_duplicate_drafts(self, message_ids: Sequence[str]) -> int:
+        return self.inner.remove_duplicate_drafts(message_ids)
 
     def add_keywords(self, uids: Sequence[int], keywords: Sequence[str]) -> None:
         self.lease.check()
@@ -126,6 +143,10 @@ class LeasedInbox:
 
     def close(self) -> None:
         self.inner.close()
+
+
+def _message_id(draft: bytes) -> str:
+    return str(BytesHeaderParser().parsebytes(draft).get("Message-ID", "")).strip()
 
 
 def leased_engine(engine: Engine, lease: MailboxLease) -> Engine:
