@@ -135,11 +135,6 @@ CURRENT_FILE = "current"
 SHIPPED = "shipped"
 
 
-def team_dir(database: Path) -> Path:
-    """Where models trained on a team's own mail live: beside the state database."""
-    return database.parent / "models"
-
-
 def versions(team: Path) -> list[ModelInfo]:
     """Team-trained models, oldest first."""
     if not team.is_dir():

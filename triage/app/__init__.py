@@ -13,7 +13,7 @@ from triage.app.engine import (
     read_templates,
     train_on_corrections,
 )
-from triage.app.mailboxes import mailbox_name, open_inbox, open_store, smtp_sender, utc_now
+from triage.app.mailboxes import mailbox_name, open_inbox, open_store, smtp_sender, state_location, utc_now
 from triage.app.reports import (
     RenderedReport,
     last_complete_week,
@@ -39,6 +39,7 @@ __all__ = [
     "read_templates",
     "send_weekly_report",
     "smtp_sender",
+    "state_location",
     "train_on_corrections",
     "utc_now",
     "weekly_report",

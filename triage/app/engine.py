@@ -186,17 +186,32 @@ def follow_up(config: Config, environ: Mapping[str, str]) -> FollowUp | None:
     )
 
 
-def active_model(config: Config) -> tuple[Classifier, model_store.ModelInfo]:
-    """The model in use (the team's current one, else the shipped one) and its facts."""
-    team = model_store.team_dir(config.database)
-    classifier = model_store.load_active(config.model_dir, team)
+def active_model(
+    config: Config, loaded: dict[tuple[Path, Path], Classifier] | None = None
+) -> tuple[Classifier, model_store.ModelInfo]:
+    """The model in use (the team's current one, else the shipped one) and its facts.
+
+    `loaded`: models already loaded for other mailboxes, by (model_dir, team folder): twenty
+    mailboxes with one model load it once, not twenty times.
+    """
+    team = config.team_models
+    if loaded is None:
+        loaded = {}
+    if (config.model_dir, team) not in loaded:
+        loaded[config.model_dir, team] = model_store.load_active(config.model_dir, team)
+    classifier = loaded[config.model_dir, team]
     folder = team / classifier.version if (team / classifier.version).is_dir() else config.model_dir
     return classifier, model_store.read_info(folder)
 
 
-def build_engine(config: Config, executor: Executor | None = None) -> Engine:
+def build_engine(
+    config: Config,
+    executor: Executor | None = None,
+    loaded: dict[tuple[Path, Path], Classifier] | None = None,
+) -> Engine:
+    """`loaded`: see `active_model`."""
     s = config.settings
-    classifier, info = active_model(config)
+    classifier, info = active_model(config, loaded)
     return Engine(
         executor=executor,
         classifier=classifier,
@@ -225,7 +240,7 @@ def train_on_corrections(config: Config, corpus_dir: Path, past_mail: Sequence[E
     """A new team model from the corpus, the stored corrections and any past mail."""
     with open_store(config) as store:
         corrections = [(c.message_id, c.text, c.label) for c in store.corrected_texts()]
-    team = model_store.team_dir(config.database)
+    team = config.team_models
     return train_team_model(
         read_corpus(corpus_dir).examples,
         corrections,

@@ -28,7 +28,6 @@ from triage.config.loading import Config
 from triage.domain import Action, Address, Classification, Decision, Label, Owner, ParsedMessage
 from triage.errors import AuthenticationError, ConfigError, MailboxError, ModelError
 from triage.replies.drafting import TEMPLATE_NAMES
-from triage.state.store import Store
 
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -56,7 +55,7 @@ def diagnose(path: Path | None, environ: Mapping[str, str], mailbox: str | None 
             )
         ]
     findings = [Finding("config", "ok", f"{config.source or '(defaults)'} is valid")]
-    findings.append(_state(config))
+    findings += _state(config)
     findings.append(_model(config))
     findings.append(_templates(config))
     findings += _mailbox(config, environ)
@@ -64,24 +63,31 @@ def diagnose(path: Path | None, environ: Mapping[str, str], mailbox: str | None 
     return findings
 
 
-def _state(config: Config) -> Finding:
+def _state(config: Config) -> list[Finding]:
+    """SQLite: the file is writable. PostgreSQL: see `cli/doctor_database.py`."""
+    if not isinstance(config.database, Path):
+        from triage.cli.doctor_database import database_findings  # which uses Finding from here
+
+        return database_findings(config)
     try:
-        with Store(config.database) as store:
-            store.db.execute("BEGIN IMMEDIATE")
-            store.db.execute("ROLLBACK")
+        with app.open_store(config) as store, store.transaction():
+            pass
     except Exception as exc:
-        return Finding(
-            "state database",
-            "fail",
-            f"{config.database}: {exc}",
-            "set state.database to a file in a folder the triage user can write (systemd: StateDirectory)",
-        )
-    return Finding("state database", "ok", f"{config.database} is writable")
+        return [
+            Finding(
+                "state database",
+                "fail",
+                f"{config.database}: {exc}",
+                "set state.database to a file in a folder the triage user can write"
+                " (systemd: StateDirectory)",
+            )
+        ]
+    return [Finding("state database", "ok", f"{config.database} is writable")]
 
 
 def _model(config: Config) -> Finding:
     try:
-        classifier = model_store.load_active(config.model_dir, model_store.team_dir(config.database))
+        classifier = model_store.load_active(config.model_dir, config.team_models)
     except ModelError as exc:
         return Finding(
             "model", "fail", str(exc), "reinstall triage, or `triage model use shipped`, or `triage train`"

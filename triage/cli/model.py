@@ -88,7 +88,7 @@ def cmd_train(args: argparse.Namespace, redactor: RedactSecrets) -> int:
 def retrain_in_place(config: Config) -> Classifier | None:
     """The daemon's scheduled retrain: the new classifier if it was promoted, else None."""
     result = app.train_on_corrections(config, config.model_dir / "corpus")
-    team = model_store.team_dir(config.database)
+    team = config.team_models
     return model_store.load(team / result.version) if result.promoted else None
 
 
@@ -154,7 +154,7 @@ def cmd_relabel(args: argparse.Namespace, redactor: RedactSecrets) -> int:
 
 def cmd_model(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     config = load_config_or_defaults(args)
-    team = model_store.team_dir(config.database)
+    team = config.team_models
     if args.model_command == "use":
         model_store.use(team, args.version)
         print(f"now using {args.version}; a running daemon picks it up when restarted")

@@ -160,7 +160,10 @@ class MarkingSettings(_Section):
 
 
 class StateSettings(_Section):
-    database: Path | None = None
+    database: str | None = None  # a SQLite path, or postgresql://user@host:5432/dbname
+    password_file: Path | None = None
+    ca_file: Path | None = None
+    allow_insecure: bool = False
 
 
 class DaemonSettings(_Section):
@@ -171,6 +174,7 @@ class DaemonSettings(_Section):
     parse_workers: Annotated[int, Field(ge=0, le=64)] = 0
     metrics_port: Annotated[int, Field(ge=0, le=65535)] = 0
     metrics_address: str = "127.0.0.1"
+    lease_seconds: Annotated[float, Field(ge=2, le=600)] = 30.0
 
 
 class MetricsSettings(_Section):

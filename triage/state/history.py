@@ -42,7 +42,8 @@ class InboxHistory(Tables):
     def record_report_sent(self, mailbox: str, week: str, at: datetime, recipients: Sequence[str]) -> None:
         with self.transaction():
             self.db.execute(
-                "INSERT OR REPLACE INTO reports_sent VALUES (?, ?, ?, ?)",
+                "INSERT INTO reports_sent VALUES (?, ?, ?, ?) ON CONFLICT (mailbox, week)"
+                " DO UPDATE SET sent_at = excluded.sent_at, recipients = excluded.recipients",
                 (mailbox, week, at.isoformat(), ", ".join(recipients)),
             )
 

@@ -81,10 +81,10 @@ class ReplyLog(Tables):
     ) -> list[tuple[str, str, str]]:
         """(template, draft body, sent body) for team replies sent in a period to drafted messages."""
         rows = self.db.execute(
-            "SELECT m.template, m.draft_body, r.body FROM replies r JOIN messages m"
-            " ON m.mailbox = r.mailbox AND m.message_id = r.in_reply_to"
-            " WHERE r.mailbox = ? AND r.sent_at >= ? AND r.sent_at < ? AND m.draft_body IS NOT NULL"
-            " GROUP BY r.id",
+            "SELECT m.template, m.draft_body, r.body FROM replies r JOIN messages m ON m.id ="
+            " (SELECT MIN(id) FROM messages WHERE mailbox = r.mailbox AND message_id = r.in_reply_to"
+            " AND draft_body IS NOT NULL)"
+            " WHERE r.mailbox = ? AND r.sent_at >= ? AND r.sent_at < ?",
             (mailbox, since.isoformat(), until.isoformat()),
         )
         return [(str(r[0]), str(r[1]), str(r[2] or "")) for r in rows]
