@@ -1,8 +1,10 @@
-"""Real servers on loopback for the tests: Dovecot (IMAP) and aiosmtpd (SMTP).
+"""Real servers on loopback for the tests: Dovecot (IMAP), aiosmtpd (SMTP) and PostgreSQL.
 
 Dovecot runs from a throwaway config in a temp dir, as root (CI) or unprivileged, with
 a plaintext+STARTTLS listener and an implicit-TLS listener whose certificate comes from
 a `trustme` CA. Each test gets its own user, so mailboxes never leak between tests.
+PostgreSQL (Debian's package) runs from `initdb` in a temp dir, TLS on with a `trustme`
+certificate; each test that asks gets a database of its own.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from pathlib import Path
 import imapclient
 import pytest
 import trustme
+
+pytest_plugins = ["tests.postgres_server"]  # the PostgreSQL server and its fixtures
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 # test users are created before the server starts; tests that need another password add it here

@@ -12,6 +12,7 @@ from triage.mail.quoting import ReplyParts, quoted_question, split_reply
 from triage.pipeline.answers import AnswerBook, learn_answers
 from triage.replies.answer_text import MARKS, Detail, mask, present
 from triage.replies.retrieval import AnswerIndex, Fix, PastQuestion
+from triage.state.database import PostgresTarget
 from triage.state.replies import Reply
 from triage.state.store import Store
 
@@ -138,8 +139,8 @@ def reply(uid: int, body: str, in_reply_to: str, to: str = "jane@example.org", *
     )
 
 
-def test_replies_in_sent_teach_answers_with_their_questions(tmp_path: Path) -> None:
-    store = Store(tmp_path / "state.sqlite3")
+def test_replies_in_sent_teach_answers_with_their_questions(state_location: Path | PostgresTarget) -> None:
+    store = Store(state_location)
     jane = f"Hi Jane,\n\n{RESET} Your order NW-1111 is safe.\n\nKind regards,\nAlice"
     bob = f"Hello Bob,\n\n{RESET} Your order NW-2222 is safe.\n\nBest,\nAlice"
     store.record_replies(

@@ -18,7 +18,7 @@ PACKAGE = REPO / "triage"
 VOCABULARY = {"domain", "errors", "ports"}
 PURE = {"mail", "judgement", "replies", "metrics", "report"}
 ADAPTERS = {"config", "adapters", "state"}
-ORCHESTRATION = {"pipeline", "training"}
+ORCHESTRATION = {"pipeline", "training", "cluster"}
 COMPOSITION = {"app", "cli", "daemon", "__main__", "__init__"}
 
 # which of triage's packages each package may import (itself always)
@@ -28,7 +28,7 @@ ALLOWED: dict[str, set[str]] = {
     "ports": {"domain"},
     "mail": VOCABULARY,
     "judgement": VOCABULARY | {"mail"},
-    "replies": VOCABULARY | {"mail", "judgement"},
+    "replies": VOCABULARY | {"mail", "judgement", "metrics"},  # promises within business hours
     "metrics": VOCABULARY,
     "report": VOCABULARY | {"metrics"},
     "adapters": VOCABULARY | {"judgement"},
@@ -36,6 +36,7 @@ ALLOWED: dict[str, set[str]] = {
     "config": VOCABULARY | {"adapters"},
     "pipeline": VOCABULARY | PURE | {"state"},
     "training": VOCABULARY | PURE | {"adapters"},
+    "cluster": VOCABULARY | PURE | {"state", "pipeline"},
     "app": VOCABULARY | PURE | ADAPTERS | ORCHESTRATION,
     "daemon": VOCABULARY | PURE | ADAPTERS | ORCHESTRATION,
     "cli": VOCABULARY | PURE | ADAPTERS | ORCHESTRATION | {"app", "daemon"},

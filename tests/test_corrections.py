@@ -10,6 +10,7 @@ import yaml
 
 from tests.conftest import Dovecot
 from tests.test_imap_end_to_end import mix  # noqa: F401  (fixture)
+from triage import config as config_module
 from triage.adapters import model_store
 from triage.app.logs import RedactSecrets
 from triage.cli import main
@@ -74,7 +75,7 @@ def test_a_keyword_swap_in_a_mail_client_becomes_a_correction_and_changes_the_ne
     before = probability(shipped, text, "complaint")
     assert main(["--config", str(config_path), "train"]) == 0
     assert "promoted" in capsys.readouterr().out
-    team = model_store.team_dir(database(config_path))
+    team = config_module.load(config_path, {}).team_models
     retrained = model_store.load_active(Path(__file__).parent.parent / "models", team)
     assert retrained.version.startswith("team-")
     assert probability(retrained, text, "complaint") > before

@@ -169,3 +169,30 @@ def test_a_route_pattern_that_does_not_compile_is_a_config_error() -> None:
     with pytest.raises(ConfigError) as error:
         config.from_mapping(raw, {}, REPO)
     assert error.value.key == "routing.routes.0.patterns"
+
+
+@pytest.mark.parametrize(
+    ("sender", "headers", "reason"),
+    [
+        ("ppp-request@lists.dial.example", "", "list_manager"),  # digests and -request replies
+        ("neko-admin@lists.neko.example", "", "list_manager"),  # fml's notices (Loop Alert)
+        ("owner-ppp@lists.dial.example", "", "list_manager"),
+        ("ppp-bounces@lists.dial.example", "", "list_manager"),  # Mailman
+        ("jo@example.org", "X-MLServer: fml [fml 4.0.3 release]\n", "mailing_list"),
+        ("jo@example.org", "X-ML-Name: neko\n", "mailing_list"),
+        ("jo@example.org", "X-Mailman-Version: 2.1.39\n", "mailing_list"),
+        ("jo@example.org", "List-Post: <mailto:ppp@lists.dial.example>\n", "mailing_list"),
+        ("jo@example.org", "X-Loop: ppp@lists.dial.example\n", "mailing_list"),
+    ],
+)
+def test_mailing_list_software_and_its_managers_get_no_draft(sender: str, headers: str, reason: str) -> None:
+    decision = decide(parse(msg("Loop Alert", sender, headers), NOW), None, POLICY)
+    assert (decision.action, decision.reason) == (Action.SKIP, reason)
+
+
+@pytest.mark.parametrize(
+    "sender", ["jo.request@example.org", "administrator@example.org", "owner@shop.example"]
+)
+def test_people_whose_address_merely_resembles_a_list_manager_are_answered(sender: str) -> None:
+    decision = decide(parse(msg("my order is late", sender), NOW), model_says(Label.COMPLAINT, 0.9), POLICY)
+    assert decision.action is Action.DRAFT

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import email
 import email.policy
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import pytest
 
 from triage.app.engine import read_fixes, read_templates
-from triage.domain import Action, Classification, Decision, Label, Owner
+from triage.domain import LABELS, Action, Classification, Decision, Label, Owner
 from triage.mail.parsing import parse
+from triage.metrics.business_hours import BusinessHours
 from triage.replies.drafting import FORBIDDEN_PHRASES, TEMPLATE_NAMES, Drafter, DraftSettings, restate
 from triage.replies.retrieval import AnswerIndex
 
@@ -21,7 +23,7 @@ SETTINGS = DraftSettings(
     team_name="Northwind Support",
     team_address="support@northwind.example",
     signature="Alice\nNorthwind Support",
-    timezone="Europe/London",
+    working_hours=BusinessHours("Europe/London"),
     reply_within_hours={"complaint": 24, "small_fix": 24, "escalation": 4, "needs_review": 24},
     escalation_owner="Dana Reyes, customer care lead",
 )
@@ -67,7 +69,8 @@ def test_a_complaint_draft_follows_the_service_rules() -> None:
     assert "I am sorry" in body
     assert "Thank you for bringing this to my attention" in body
     assert "My tent arrived with a torn seam." in body  # their problem, in their words
-    assert "you will hear back from me by 09:00 (Europe/London) on Saturday 21 November" in body
+    # 24 hours from Friday 09:00 is Saturday, a day off: Friday's close gives the team its working day
+    assert "you will hear back from me by 17:00 (Europe/London) on Friday 20 November" in body
     assert "May I go ahead" in body  # permission to proceed
     assert "how we handled it" in body  # feedback asked
 
@@ -189,3 +192,58 @@ def test_an_escalation_draft_names_the_routes_owner_and_promise() -> None:
     body = drafter.render(parse(message("charged twice"), NOW), decision, "k", NOW).body
     assert "Priya Shah, our payments lead" in body
     assert "by 11:00 (Europe/London) on Friday 20 November" in body
+
+
+# ---- promises fall within the team's working hours and days ---------------------------------------
+
+THURSDAY_EVENING = datetime(2026, 11, 19, 20, 19, tzinfo=UTC)  # 20:19 in London
+
+
+def promise_in(template: str, now: datetime, hours: BusinessHours = SETTINGS.working_hours) -> str:
+    drafter = Drafter(read_templates(TEMPLATES), replace(SETTINGS, working_hours=hours))
+    label = Label(template) if template in LABELS else None
+    decision = Decision(
+        Action.DRAFT, "m", Classification(label, 0.9, "v") if label else None, template=template
+    )
+    body = drafter.render(parse(message(), now), decision, "k", now).body
+    return " ".join(body.split()).split(" by ", 1)[1].split(" with ")[0].split(". ")[0]
+
+
+def test_an_escalation_after_hours_is_promised_for_the_next_working_morning_not_midnight() -> None:
+    # 4 hours from 20:19 would be 00:19; the team works 09:00-17:00, so it gets its 4 hours on Friday
+    assert promise_in("escalation", THURSDAY_EVENING) == "13:00 (Europe/London) on Friday 20 November"
+
+
+@pytest.mark.parametrize("template", TEMPLATE_NAMES)
+def test_every_kind_of_draft_promises_a_time_the_team_is_at_work(template: str) -> None:
+    friday_afternoon = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+    promised = promise_in(template, friday_afternoon)
+    if template == "escalation":  # 2 hours on Friday, 2 on Monday
+        assert promised == "11:00 (Europe/London) on Monday 23 November"
+    else:  # 24 hours: Saturday 15:00 is a day off; Monday 15:00 gives the team its working day
+        assert promised == "15:00 (Europe/London) on Monday 23 November"
+
+
+def test_promises_skip_holidays_and_follow_the_configured_days_and_hours() -> None:
+    hours = BusinessHours(
+        "Europe/London",
+        start=time(8, 0),
+        end=time(12, 0),
+        working_days=frozenset({0, 1, 2, 3, 4, 5}),  # Saturdays too
+        holidays=frozenset({date(2026, 11, 20)}),
+    )
+    # Friday is a holiday: 4 hours from Thursday 20:19 are Saturday morning's
+    assert (
+        promise_in("escalation", THURSDAY_EVENING, hours) == "12:00 (Europe/London) on Saturday 21 November"
+    )
+
+
+def test_a_promise_at_night_is_the_close_of_the_working_day_before_not_the_next_morning() -> None:
+    tuesday_night = datetime(2026, 11, 17, 22, 48, tzinfo=UTC)  # 24 hours later is Wednesday 22:48
+    assert promise_in("complaint", tuesday_night) == "17:00 (Europe/London) on Wednesday 18 November"
+
+
+def test_a_promise_inside_working_hours_is_the_target_itself() -> None:
+    tuesday_ten = datetime(2026, 11, 17, 10, 0, tzinfo=UTC)
+    assert promise_in("escalation", tuesday_ten) == "14:00 (Europe/London) on Tuesday 17 November"
+    assert promise_in("complaint", tuesday_ten) == "10:00 (Europe/London) on Wednesday 18 November"

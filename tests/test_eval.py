@@ -38,6 +38,25 @@ def test_eval_prints_per_class_figures_and_the_tradeoff(
     assert "broken CSV line: 1" in out
 
 
+def test_eval_reports_each_source_apart(labeled_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    labeled_csv.write_text(ROWS.replace(",x\n", ",tickets\n", 2))
+    assert main(["eval", "--data", str(labeled_csv), "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert set(figures["per_source"]) == {"tickets", "x"}
+    assert figures["per_source"]["tickets"]["n"] == 2
+    assert set(figures["per_source"]["tickets"]["recall"]) == {"small_fix", "escalation"}
+
+
+def test_eval_applies_the_model_s_own_escalation_floor(
+    labeled_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from triage.adapters import model_store
+
+    floor = model_store.read_info(Path(__file__).parent.parent / "models").figures["cross_validation"]
+    assert main(["eval", "--data", str(labeled_csv), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["escalation_floor"] == floor["escalation_floor"] > 0
+
+
 def test_eval_json_has_the_documented_keys(labeled_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["eval", "--data", str(labeled_csv), "--json"]) == 0
     figures = json.loads(capsys.readouterr().out)

@@ -154,3 +154,9 @@ def test_a_team_reply_that_lands_in_the_inbox_counts_as_a_reply(tmp_path) -> Non
     [thread] = conversations(conversation_events(store, f"maildir:{maildir}"))
     assert thread.first_response is not None and thread.first_response.message_id == "<a@northwind.example>"
     assert thread.waiting_since() is None
+
+
+def test_a_promise_without_any_working_time_is_the_plain_target() -> None:
+    never = BusinessHours(working_days=frozenset())
+    assert never.promise(MON, 4) == MON + timedelta(hours=4)
+    assert BusinessHours().promise(MON, 4) == MON + timedelta(hours=4)  # Monday 09:00 + 4 h: at work

@@ -68,10 +68,14 @@ def test_no_pickle_anywhere_in_the_package() -> None:
         assert "import pickle" not in text and "joblib" not in text, source
 
 
-def test_the_shipped_models_confidence_is_not_overstated_on_the_dev_set() -> None:
+def test_the_shipped_models_confidence_is_not_overstated_on_text_like_its_corpus() -> None:
+    # per-class thresholds (classifier.precision_targets) are read off these predictions; on
+    # third-party text the top band is overstated, and the model card says by how much
     figures = model_store.read_info(MODELS).figures
-    for band in figures["dev"]["reliability"]:
+    for band in figures["cross_validation"]["reliability"]:
         assert band["accuracy"] >= band["confidence"] - 0.02, band
+    card = (MODELS / "MODEL_CARD.md").read_text()
+    assert "Does the confidence mean something?" in card and "conservative" not in card
 
 
 def test_only_the_new_text_counts_not_the_quoted_history() -> None:

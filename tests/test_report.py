@@ -5,11 +5,13 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, Dovecot
+from tests.test_imap_end_to_end import write_config
 from triage.cli import main
 
 NOW = "2026-11-23T08:00:00+00:00"
@@ -42,12 +44,12 @@ def test_the_report_email_has_text_html_and_every_chart_it_references(
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
     assert "Answered                                              4" in text
-    assert "First response, median" in text and "2.6 h" in text
+    assert "First response, median" in text and "2 h 36 min" in text
     referenced = set(re.findall(r'src="cid:([^"]+)"', html))
     attached = {
         part["Content-ID"].strip("<>") for part in message.walk() if part.get_content_type() == "image/png"
     }
-    assert len(referenced) == 2 and referenced == attached
+    assert len(referenced) == 3 and referenced == attached
     assert "http" not in html  # no external images
 
 
@@ -68,7 +70,7 @@ def test_the_html_file_is_self_contained(demo_config: Path, tmp_path: Path) -> N
         == 0
     )
     html = out.read_text()
-    assert html.count("data:image/png;base64,") == 2 and "cid:" not in html
+    assert html.count("data:image/png;base64,") == 3 and "cid:" not in html
 
 
 def test_a_bad_week_is_a_clear_error(demo_config: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -101,7 +103,7 @@ def test_the_report_is_sent_over_starttls_once_per_week(
     attached = {
         part["Content-ID"].strip("<>") for part in message.walk() if part.get_content_type() == "image/png"
     }
-    assert referenced == attached and len(attached) == 2
+    assert referenced == attached and len(attached) == 3
     assert "Answered" in message.get_body(("plain",)).get_content()
 
     assert main(send) == 0
@@ -262,3 +264,72 @@ def test_a_burst_of_the_same_problem_is_what_we_learned_with_the_reply_that_solv
     out = capsys.readouterr().out
     assert "3 messages, Wed 10:00 to Wed 12:00: App problem" in out
     assert "solved by: Update the app to 4.2.1, the checkout crash is fixed there." in out
+
+
+def test_a_week_triage_never_watched_has_its_backlog_and_inbox_zero_days_from_the_mail(
+    dovecot: Dovecot,
+    imap_user: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def mail(
+        sender: str, to: str, subject: str, when: str, mid: str, reply_to: str = "", body: str = ""
+    ) -> bytes:
+        thread = f"In-Reply-To: {reply_to}\r\nReferences: {reply_to}\r\n" if reply_to else ""
+        return (
+            f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: {mid}\r\n{thread}"
+            f"Date: {when}\r\n\r\n{body or 'My order arrived broken and I would like it replaced.'}\r\n"
+        ).encode()
+
+    team = "support@northwind.example"
+    customers = [  # (who, arrived, answered from Sent or None) in 2025-W10, Monday 3 March
+        ("ann", "Mon, 03 Mar 2025 09:00:00 +0000", "Mon, 03 Mar 2025 11:00:00 +0000"),
+        ("bob", "Tue, 04 Mar 2025 09:00:00 +0000", "Thu, 06 Mar 2025 10:00:00 +0000"),
+        ("cat", "Wed, 05 Mar 2025 10:00:00 +0000", "Wed, 05 Mar 2025 16:00:00 +0000"),
+        ("dan", "Fri, 07 Mar 2025 15:00:00 +0000", None),  # still waiting at the week's end
+    ]
+    client = dovecot.client(imap_user)
+    client.create_folder("Sent")
+    for who, arrived, answered in customers:
+        mid = f"<{who}-1@customer.example>"
+        sent_at = datetime.strptime(arrived, "%a, %d %b %Y %H:%M:%S %z")
+        client.append(
+            "INBOX", mail(f"{who}@customer.example", team, f"Order of {who}", arrived, mid), msg_time=sent_at
+        )
+        if answered:
+            reply = mail(
+                team,
+                f"{who}@customer.example",
+                f"Re: Order of {who}",
+                answered,
+                f"<re-{who}@x>",
+                mid,
+                "Sorted.",
+            )
+            client.append("Sent", reply, msg_time=datetime.strptime(answered, "%a, %d %b %Y %H:%M:%S %z"))
+    client.logout()
+    config = write_config(tmp_path, dovecot, imap_user)
+    monkeypatch.setenv("TRIAGE_PASSWORD", "secret")
+    assert main(["--config", str(config), "run", "--once"]) == 0  # switched on months later
+    capsys.readouterr()
+    report = ["--config", str(config), "report", "--week", "2025-W10", "--now", "2025-12-01T08:00:00+00:00"]
+    assert main(report) == 0
+    out = capsys.readouterr().out
+    waiting = {
+        line.split()[0]: line.split()[6:]
+        for line in out.splitlines()
+        if re.match(r"  \w{3} \d\d \w{3} ", line)
+    }
+    assert waiting == {
+        "Mon": ["1", "inbox", "zero"],
+        "Tue": ["1", "inbox", "zero"],  # nothing waited before Bob wrote
+        "Wed": ["2"],  # Bob and Cat at once; Bob waited all day
+        "Thu": ["1", "inbox", "zero"],  # Bob answered at 10:00
+        "Fri": ["1", "inbox", "zero"],  # until Dan wrote at 15:00
+        "Sat": ["1"],
+        "Sun": ["1"],
+    }
+    assert "Inbox zero reached on: Mon, Tue, Thu, Fri" in out
+    assert re.search(r"Waiting at week end\s+1 ", out)
+    assert re.search(r"2 d 9 h\s+dan@customer.example: Order of dan", out)  # Friday 15:00 to Monday 00:00

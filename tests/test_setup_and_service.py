@@ -160,6 +160,28 @@ def test_doctor_passes_a_good_setup(
         assert f"[ok  ] {check}:" in out, check
 
 
+def test_doctor_on_a_fresh_mailbox_says_drafts_will_be_created_and_leaves_it_as_it_was(
+    dovecot: Dovecot, imap_user: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = doctor(write_config(tmp_path, dovecot, imap_user), capsys)  # no Drafts, no Sent yet
+    assert code == 0, out
+    assert "[ok  ] drafts folder: 'Drafts' does not exist yet; `triage run` will create it" in out
+    client = dovecot.client(imap_user)
+    assert [name for _, _, name in client.list_folders()] == ["INBOX"]
+    client.logout()
+
+
+def test_doctor_fails_when_the_server_will_not_create_the_drafts_folder(
+    dovecot: Dovecot, imap_user: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a Courier-style name: this Dovecot's Maildir++ layout refuses "." in folder names
+    config = write_config(tmp_path, dovecot, imap_user, mailbox={"drafts_folder": "INBOX.Drafts"})
+    code, out = doctor(config, capsys)
+    assert code == 1
+    assert "[FAIL] drafts folder: 'INBOX.Drafts' does not exist and the server refuses to create it" in out
+    assert "Character not allowed" in out and "fix: set mailbox.drafts_folder to one of 'INBOX'" in out
+
+
 def test_doctor_explains_a_wrong_password(
     dovecot: Dovecot, imap_user: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -26,10 +26,19 @@ from tenacity import RetryError, Retrying, retry_if_exception, stop_any, wait_ex
 from tenacity.stop import stop_base
 
 from triage.adapters.prometheus import PollMetrics
+from triage.cluster.coordinator import Coordinator
+from triage.cluster.lease import LeasedInbox, MailboxLease, leased_engine
 from triage.domain import PollSummary
-from triage.errors import AuthenticationError, ConfigError, FolderRefused, MailboxError
+from triage.errors import (
+    AuthenticationError,
+    ConfigError,
+    DatabaseUnavailable,
+    FolderRefused,
+    LeaseLost,
+    MailboxError,
+)
 from triage.judgement.classifier import Classifier
-from triage.pipeline.engine import Engine
+from triage.pipeline.engine import Engine, PollResult
 from triage.pipeline.poll import poll
 from triage.ports import Inbox
 from triage.state.store import Store
@@ -76,8 +85,11 @@ class Daemon:
         metrics: PollMetrics | None = None,
         name: str = "mailbox",
         reload: Callable[[], Engine] | None = None,
+        lease: MailboxLease | None = None,
     ) -> None:
         self.name = name
+        self.lease = lease  # with shared state: work the mailbox only while holding its lease
+        self.poll_requested = False
         self.reload = reload
         self.reload_requested = False
         self.wake = threading.Event()  # set by a signal: stop, or reload
@@ -102,6 +114,11 @@ class Daemon:
     def stop(self, signum: int = 0, frame: FrameType | None = None) -> None:
         logger.info("stopping (signal %s)", signum)
         self.stopping.set()
+        self.wake.set()
+
+    def request_poll(self) -> None:
+        """Poll at once: the lease was granted (work), or given up (stand by)."""
+        self.poll_requested = True
         self.wake.set()
 
     def request_reload(self) -> None:
@@ -137,7 +154,8 @@ class Daemon:
                 self.wake.clear()
                 if self.reload_requested and not self.stopping.is_set():
                     self.reload_now()
-                if woke and not self.stopping.is_set():
+                if (woke or self.poll_requested) and not self.stopping.is_set():
+                    self.poll_requested = False
                     self.poll_once()
                 self.scheduler.run_pending()
         except Exception as exc:  # never a silent clean exit: the service manager must see the failure
@@ -167,16 +185,47 @@ class Daemon:
         """One poll; a connection failure drops the connection for the next attempt."""
         if self.stopping.is_set():
             return None
+        if self.lease is None:
+            return self._poll(self.engine)
+        with self.lease.busy:  # the coordinator releases the lease only between polls
+            if not self.lease.held():
+                self._stand_by()
+                return None
+            self.store.fence = self.lease.fence()
+            try:
+                return self._poll(leased_engine(self.engine, self.lease))
+            except LeaseLost as exc:
+                logger.warning("%s: %s; stopped writing until it is held again", self.name, exc)
+                self._stand_by()
+                return None
+
+    def _stand_by(self) -> None:
+        """Not our mailbox now: no connection to it, none to the database on its behalf."""
+        self._disconnect()
+        self.store.close()
+
+    def _poll(self, engine: Engine) -> PollSummary | None:
         started = time.monotonic()
         try:
             inbox = self._connected()
             if inbox is None:
                 return None
             result = poll(
-                inbox, self.store, self.engine, self.clock, batch_size=self.batch_size, keep_plans=False
+                inbox if self.lease is None else LeasedInbox(inbox, self.lease),
+                self.store,
+                engine,
+                self.clock,
+                batch_size=self.batch_size,
+                keep_plans=False,
             )
         except (AuthenticationError, FolderRefused, ConfigError):
             raise
+        except DatabaseUnavailable as exc:
+            logger.warning("%s: state database unavailable: %s; will retry", self.name, exc)
+            self.store.close()
+            if self.metrics is not None:
+                self.metrics.record_failure()
+            return None
         except CONNECTION_ERRORS as exc:
             logger.warning("%s: mailbox connection lost: %s; will reconnect", self.name, exc)
             self._disconnect()
@@ -192,23 +241,14 @@ class Daemon:
                 result.open_count,
                 result.oldest_open_hours,
             )
-        s = result.summary
-        logger.info(
-            "poll: seen=%d drafted=%d skipped=%d needs_review=%d failed=%d pending=%d corrections=%d (%.2fs)",
-            s.seen,
-            s.drafted,
-            s.skipped,
-            s.needs_review,
-            s.failed,
-            result.pending,
-            result.corrections,
-            time.monotonic() - started,
-        )
-        return s
+        log_poll(result, time.monotonic() - started)
+        return result.summary
 
     def send_report(self) -> None:
-        """The weekly report job: a failure is logged and never stops the daemon."""
+        """The weekly report job, by the mailbox's holder: a failure is logged and never stops the daemon."""
         assert self.weekly_report is not None
+        if self.lease is not None and not self.lease.held():
+            return
         try:
             logger.info("weekly report: %s", self.weekly_report[2]())
         except Exception:  # SMTP down, bad recipients: say so, keep triaging
@@ -277,13 +317,30 @@ class Daemon:
             self.inbox = None
 
 
-def run_all(daemons: Sequence[Daemon]) -> int:
+def log_poll(result: PollResult, seconds: float) -> None:
+    """The one line per poll."""
+    s = result.summary
+    logger.info(
+        "poll: seen=%d drafted=%d skipped=%d needs_review=%d failed=%d pending=%d corrections=%d (%.2fs)",
+        s.seen,
+        s.drafted,
+        s.skipped,
+        s.needs_review,
+        s.failed,
+        result.pending,
+        result.corrections,
+        seconds,
+    )
+
+
+def run_all(daemons: Sequence[Daemon], coordinator: Coordinator | None = None) -> int:
     """Serve every mailbox, each in its own thread, until SIGTERM or SIGINT; SIGHUP reloads.
 
     0 on a clean stop; 3 when every mailbox refused the login. A mailbox whose login is
     refused stops alone: the others go on, and the failure shows in the log and in
     `triage_mailbox_up`. Under systemd (Type=notify) readiness, reloads and the stop are
-    reported with sd_notify.
+    reported with sd_notify. With shared state the coordinator's thread keeps the leases;
+    it releases them once the workers have stopped.
     """
 
     def stop_all(signum: int, frame: FrameType | None) -> None:
@@ -304,7 +361,10 @@ def run_all(daemons: Sequence[Daemon]) -> int:
         threading.Thread(target=lambda d=d: codes.__setitem__(d.name, d.serve()), name=d.name, daemon=True)
         for d in daemons
     ]
+    beating = threading.Thread(target=coordinator.run, name="leases") if coordinator else None
     try:
+        if beating is not None:
+            beating.start()
         for thread in threads:
             thread.start()
         notify("READY=1")
@@ -312,11 +372,16 @@ def run_all(daemons: Sequence[Daemon]) -> int:
             for thread in threads:
                 thread.join(timeout=0.5)  # short joins: the signal handlers run in between
     finally:
+        if coordinator is not None and beating is not None:
+            coordinator.stop()
+            beating.join()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     failed = {name: code for name, code in codes.items() if code}
     if failed and len(failed) < len(daemons):
         logger.error("%s stopped on an error; the other mailboxes were served", ", ".join(failed))
+    if coordinator is not None and coordinator.failed:
+        return 1
     return max(failed.values()) if len(failed) == len(daemons) else 0
 
 

@@ -47,3 +47,17 @@ class AuthenticationError(MailboxError):
 
 class FolderRefused(MailboxError):
     """The server refuses a folder triage needs (create or select): retrying will not help."""
+
+
+class DatabaseUnavailable(TriageError):
+    """The state database cannot be reached or dropped the connection; the work is retried."""
+
+
+class LeaseLost(TriageError):
+    """This daemon no longer holds a mailbox's lease: another may be working it, so nothing more
+    is written for it until the lease is held again."""
+
+    def __init__(self, mailbox: str, reason: str) -> None:
+        self.mailbox = mailbox
+        self.reason = reason
+        super().__init__(f"{mailbox}: lease lost ({reason})")

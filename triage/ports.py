@@ -40,6 +40,11 @@ class Inbox(Protocol):
         """Append drafts to the Drafts folder with the \\Draft flag, in one batch."""
         ...
 
+    def remove_duplicate_drafts(self, message_ids: Sequence[str]) -> int:
+        """Where one of these Message-IDs stands more than once in Drafts, remove every copy but the
+        first; how many were removed. (A daemon whose lease ran out during an APPEND undoes a late copy.)"""
+        ...
+
     def folder_message_ids(self, folder: str) -> list[str]:
         """Message-IDs of every message in another folder ([] when it does not exist)."""
         ...

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from triage.domain import LABELS
@@ -16,6 +16,8 @@ class Example:
     body: str
     label: str
     group: str = ""  # rows sharing a group (variants of one message) stay in one CV fold
+    source: str = ""  # where the row comes from, for figures per source
+    weight: float = 1.0  # how much the row counts in training: a team's own mail counts more
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,8 @@ def read_csv(path: Path) -> Dataset:
                 reject("empty body")
             else:
                 subject = (row.get("subject") or "").strip()
-                examples.append(Example(subject, body, label, (row.get("group") or "").strip()))
+                group, source = (row.get("group") or "").strip(), (row.get("source") or "").strip()
+                examples.append(Example(subject, body, label, group, source))
     return Dataset(tuple(examples), rejected)
 
 
@@ -67,7 +70,7 @@ def read_corpus(directory: Path) -> Dataset:
     rejected: dict[str, int] = {}
     for path in sorted(directory.glob("*.csv")):
         part = read_csv(path)
-        examples.extend(part.examples)
+        examples.extend(replace(e, source=e.source or path.stem) for e in part.examples)
         for reason, count in part.rejected.items():
             rejected[reason] = rejected.get(reason, 0) + count
     return Dataset(tuple(examples), rejected)

@@ -179,6 +179,28 @@ class ImapInbox:
             for data in drafts:
                 self.client.append(self.drafts_folder, data, flags=DRAFT_FLAGS)
 
+    def remove_duplicate_drafts(self, message_ids: Sequence[str]) -> int:
+        if not message_ids:
+            return 0
+        if b"UIDPLUS" not in self.client.capabilities():  # EXPUNGE alone would take others' \Deleted too
+            logger.warning(
+                "%s: no UIDPLUS, so no late copy is removed: check Drafts for %s", self.name, message_ids
+            )
+            return 0
+        self.client.select_folder(self.drafts_folder, readonly=False)
+        try:
+            later = [
+                uid
+                for mid in message_ids
+                for uid in sorted(self.client.search(["HEADER", "Message-ID", mid]))[1:]
+            ]
+            if later:
+                self.client.add_flags(later, [b"\\Deleted"])
+                self.client.uid_expunge(later)
+            return len(later)
+        finally:
+            self.client.select_folder(self.folder, readonly=False)
+
     def folder_message_ids(self, folder: str) -> list[str]:
         if not self.client.folder_exists(folder):
             return []

@@ -105,6 +105,18 @@ class MaildirInbox:
             message.set_flags("DS")
             self.drafts.add(message)
 
+    def remove_duplicate_drafts(self, message_ids: Sequence[str]) -> int:
+        wanted, seen, removed = set(message_ids), set(), 0
+        parser = email.parser.BytesHeaderParser(policy=email.policy.compat32)
+        for key in sorted(self.drafts.keys()):  # keys begin with the delivery time
+            with self.drafts.get_file(key) as handle:
+                message_id = str(parser.parse(handle).get("Message-ID", "")).strip()  # type: ignore[arg-type]
+            if message_id in wanted and message_id in seen:
+                self.drafts.remove(key)
+                removed += 1
+            seen.add(message_id)
+        return removed
+
     def folder_message_ids(self, folder: str) -> list[str]:
         name = folder.replace("/", ".")
         if name not in self.box.list_folders():

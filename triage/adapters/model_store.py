@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import sklearn
 import skops.io
+from skops.io.exceptions import UntrustedTypesFoundException
 
 from triage.errors import ModelError
 from triage.judgement.classifier import Classifier
@@ -25,11 +27,15 @@ logger = logging.getLogger(__name__)
 MODEL_FILE = "triage-model.skops"
 META_FILE = "triage-model.json"
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 """Bump when the meaning of the files changes (new keys read at load, new layout).
 
 Older triage refuses newer formats; keep loading every older format, or refuse it
 with a message that says to run `triage train`.
+
+2: the model may be an `AveragedModel` of pipelines, one reading pretrained word vectors
+(`MeanWordVectors`); the file is deflated; the figures carry the escalation floor chosen by
+cross-validation (`cross_validation.escalation_floor`).
 """
 
 # Types beyond skops' defaults that our pipeline needs; anything else is refused.
@@ -46,6 +52,8 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.linear_model._logistic.LogisticRegression",
     "sklearn.pipeline.FeatureUnion",
     "sklearn.pipeline.Pipeline",
+    "triage.judgement.averaging.AveragedModel",
+    "triage.adapters.word_vectors.MeanWordVectors",
 )
 
 
@@ -60,7 +68,7 @@ class ModelInfo:
 
 def save(pipeline: Any, directory: Path, info: ModelInfo) -> None:
     directory.mkdir(parents=True, exist_ok=True)
-    skops.io.dump(pipeline, directory / MODEL_FILE)
+    skops.io.dump(pipeline, directory / MODEL_FILE, compression=zipfile.ZIP_DEFLATED)
     untrusted = set(skops.io.get_untrusted_types(file=directory / MODEL_FILE))
     unexpected = untrusted - set(TRUSTED_TYPES)
     if unexpected:
@@ -106,16 +114,15 @@ def load(directory: Path) -> Classifier:
             f"trained with scikit-learn {info.sklearn_version}, this is {sklearn.__version__};"
             " run `triage train` to retrain",
         )
-    try:
-        untrusted = set(skops.io.get_untrusted_types(file=path))
+    try:  # one pass over the file: skops refuses any type outside the list as it reads
+        pipeline = skops.io.load(path, trusted=list(TRUSTED_TYPES))
     except FileNotFoundError:
         raise ModelError(str(path), "missing: run `triage train` to create a model") from None
+    except UntrustedTypesFoundException:
+        refused = set(skops.io.get_untrusted_types(file=path)) - set(TRUSTED_TYPES)
+        raise ModelError(str(path), f"refused: untrusted types {sorted(refused)}") from None
     except Exception as exc:  # skops raises assorted errors on a corrupt archive
         raise ModelError(str(path), f"not a readable skops file: {exc}") from None
-    refused = untrusted - set(TRUSTED_TYPES)
-    if refused:
-        raise ModelError(str(path), f"refused: untrusted types {sorted(refused)}")
-    pipeline = skops.io.load(path, trusted=sorted(untrusted))
     logger.info("loaded model %s from %s", info.version, path)
     return Classifier(pipeline, info.version)
 
@@ -126,11 +133,6 @@ def _minor(version: str) -> tuple[str, ...]:
 
 CURRENT_FILE = "current"
 SHIPPED = "shipped"
-
-
-def team_dir(database: Path) -> Path:
-    """Where models trained on a team's own mail live: beside the state database."""
-    return database.parent / "models"
 
 
 def versions(team: Path) -> list[ModelInfo]:

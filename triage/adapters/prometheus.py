@@ -47,6 +47,12 @@ class PollMetrics:
             labels,
             registry=self.registry,
         )
+        self.holders = Gauge(
+            "triage_mailbox_holder",
+            "1 for the daemon (host:pid) that holds the mailbox's lease, as the shared state says",
+            [*labels, "holder"],
+            registry=self.registry,
+        )
 
     def for_mailbox(self, mailbox: str) -> PollMetrics:
         return PollMetrics(mailbox, shared=self)
@@ -70,6 +76,12 @@ class PollMetrics:
         self.open.labels(self.mailbox).set(open_count)
         self.oldest.labels(self.mailbox).set(oldest or 0)
         self.up.labels(self.mailbox).set(1)
+
+    def record_holders(self, holders: Mapping[str, str]) -> None:
+        """Which daemon holds which mailbox now (every mailbox of the shared state, not only ours)."""
+        self.holders.clear()
+        for mailbox, holder in holders.items():
+            self.holders.labels(mailbox, holder).set(1)
 
     def record_failure(self) -> None:
         self.failures.labels(self.mailbox).inc()

@@ -20,10 +20,11 @@ from triage.app.mailboxes import open_store, smtp_sender, team_notifier, utc_now
 from triage.config.loading import Config
 from triage.domain import Owner
 from triage.errors import ConfigError
-from triage.judgement.classifier import Rules
+from triage.judgement.classifier import Classifier, Rules
 from triage.judgement.decisions import Policy
 from triage.judgement.evaluation import threshold_for_precision
 from triage.judgement.routing import Route
+from triage.metrics.business_hours import BusinessHours
 from triage.pipeline.answers import AnswerBook
 from triage.pipeline.engine import Engine, FollowUp
 from triage.replies.briefs import FollowUpPolicy
@@ -80,6 +81,21 @@ def read_fixes(directory: Path) -> tuple[Fix, ...]:
     return tuple(fixes)
 
 
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def business_hours(config: Config) -> BusinessHours:
+    """The team's working hours and days (metrics.*), in team.timezone."""
+    s = config.settings
+    return BusinessHours(
+        timezone=s.team.timezone,
+        start=time.fromisoformat(s.metrics.day_starts),
+        end=time.fromisoformat(s.metrics.day_ends),
+        working_days=frozenset(DAYS.index(day) for day in s.metrics.working_days),
+        holidays=frozenset(s.metrics.holidays),
+    )
+
+
 def build_drafter(config: Config) -> Drafter:
     s = config.settings
     templates = read_templates(config.templates_dir)
@@ -90,7 +106,7 @@ def build_drafter(config: Config) -> Drafter:
                 team_name=s.team.name,
                 team_address=s.team.address,
                 signature=s.team.signature,
-                timezone=s.team.timezone,
+                working_hours=business_hours(config),
                 reply_within_hours=dict(s.drafting.reply_within_hours),
                 escalation_owner=s.drafting.escalation_owner,
             ),
@@ -110,7 +126,7 @@ def class_thresholds(config: Config, info: model_store.ModelInfo) -> dict[str, f
     if not predictions:
         logger.warning("model %s has no cross-validated predictions: precision_targets ignored", info.version)
         return {}
-    truth, predicted, confidence = zip(*predictions)
+    truth, predicted, confidence, *_ = zip(*predictions)
     thresholds = {
         label: threshold_for_precision(truth, predicted, confidence, label, target)
         for label, target in targets.items()
@@ -119,7 +135,17 @@ def class_thresholds(config: Config, info: model_store.ModelInfo) -> dict[str, f
     return thresholds
 
 
-def build_policy(config: Config, thresholds: Mapping[str, float] | None = None) -> Policy:
+def escalation_floor(config: Config, info: model_store.ModelInfo) -> float:
+    """classifier.escalation_floor when set, else the floor the model's cross-validation chose."""
+    configured = config.settings.classifier.escalation_floor
+    if configured is not None:
+        return configured
+    return float(info.figures.get("cross_validation", {}).get("escalation_floor", 0.0))
+
+
+def build_policy(
+    config: Config, thresholds: Mapping[str, float] | None = None, floor: float | None = None
+) -> Policy:
     s = config.settings
     return Policy(
         team_addresses=frozenset({s.team.address, *(a.lower() for a in s.team.own_addresses)}),
@@ -148,7 +174,7 @@ def build_policy(config: Config, thresholds: Mapping[str, float] | None = None) 
             if s.routing.default_owner
             else Owner(s.drafting.escalation_owner),
         ),
-        escalation_floor=s.classifier.escalation_floor,
+        escalation_floor=floor if floor is not None else (s.classifier.escalation_floor or 0.0),
     )
 
 
@@ -182,18 +208,37 @@ def follow_up(config: Config, environ: Mapping[str, str]) -> FollowUp | None:
     )
 
 
-def build_engine(config: Config, executor: Executor | None = None) -> Engine:
+def active_model(
+    config: Config, loaded: dict[tuple[Path, Path], Classifier] | None = None
+) -> tuple[Classifier, model_store.ModelInfo]:
+    """The model in use (the team's current one, else the shipped one) and its facts.
+
+    `loaded`: models already loaded for other mailboxes, by (model_dir, team folder): twenty
+    mailboxes with one model load it once, not twenty times.
+    """
+    team = config.team_models
+    if loaded is None:
+        loaded = {}
+    if (config.model_dir, team) not in loaded:
+        loaded[config.model_dir, team] = model_store.load_active(config.model_dir, team)
+    classifier = loaded[config.model_dir, team]
+    folder = team / classifier.version if (team / classifier.version).is_dir() else config.model_dir
+    return classifier, model_store.read_info(folder)
+
+
+def build_engine(
+    config: Config,
+    executor: Executor | None = None,
+    loaded: dict[tuple[Path, Path], Classifier] | None = None,
+) -> Engine:
+    """`loaded`: see `active_model`."""
     s = config.settings
-    team = model_store.team_dir(config.database)
-    classifier = model_store.load_active(config.model_dir, team)
-    info = model_store.read_info(
-        config.model_dir if not (team / classifier.version).is_dir() else team / classifier.version
-    )
+    classifier, info = active_model(config, loaded)
     return Engine(
         executor=executor,
         classifier=classifier,
         drafter=build_drafter(config),
-        policy=build_policy(config, class_thresholds(config, info)),
+        policy=build_policy(config, class_thresholds(config, info), escalation_floor(config, info)),
         max_message_bytes=s.mailbox.max_message_bytes,
         keywords=s.marking.keywords,
         class_folders=dict(s.marking.class_folders) if s.marking.move_to_class_folders else None,
@@ -220,7 +265,7 @@ def train_on_corrections(config: Config, corpus_dir: Path, past_mail: Sequence[E
     """A new team model from the corpus, the stored corrections and any past mail."""
     with open_store(config) as store:
         corrections = [(c.message_id, c.text, c.label) for c in store.corrected_texts()]
-    team = model_store.team_dir(config.database)
+    team = config.team_models
     return train_team_model(
         read_corpus(corpus_dir).examples,
         corrections,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import ssl
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formataddr
+from pathlib import Path
 
 from triage import config as config_module
 from triage.adapters import smtp_outbox
@@ -15,6 +17,7 @@ from triage.adapters.maildir_inbox import MaildirInbox
 from triage.app.logs import RedactSecrets
 from triage.config.loading import Config
 from triage.ports import Inbox
+from triage.state.database import PostgresTarget
 from triage.state.store import Store
 
 
@@ -72,8 +75,45 @@ def mailbox_name(config: Config) -> str:
     return f"maildir:{url.path}" if url.scheme == "maildir" else f"{url.user}@{url.host}"
 
 
-def open_store(config: Config) -> Store:
-    return Store(config.database)
+def open_store(config: Config, redactor: RedactSecrets | None = None, migrate: bool = True) -> Store:
+    return Store(state_location(config, redactor), migrate=migrate)
+
+
+def state_location(config: Config, redactor: RedactSecrets | None = None) -> Path | PostgresTarget:
+    """The SQLite file, or PostgreSQL with TLS as for IMAP: the server's certificate is checked
+    against state.ca_file or the system's CAs; plaintext only over a Unix socket, to a loopback
+    address, or with state.allow_insecure."""
+    database, s = config.database, config.settings.state
+    if isinstance(database, Path):
+        return database
+    password = config_module.read_database_password(s, config_module.environ())
+    if password and redactor is not None:
+        redactor.add(password)
+    if s.ca_file is not None:
+        sslmode, ca = "verify-full", str(s.ca_file.expanduser())
+    elif database.is_local or s.allow_insecure:
+        sslmode, ca = "prefer", None
+    else:
+        sslmode, ca = "verify-full", system_ca_bundle()
+    return PostgresTarget(
+        database.host,
+        database.port,
+        database.user,
+        database.dbname,
+        password,
+        sslmode,
+        ca,
+        database.parameters,
+    )
+
+
+def system_ca_bundle() -> str:
+    """The system's CA file for libpq (which, before version 16, does not read the store by itself)."""
+    paths = ssl.get_default_verify_paths()
+    for candidate in ("/etc/ssl/certs/ca-certificates.crt", paths.cafile, paths.openssl_cafile):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return "system"  # libpq 16 and newer: the system store
 
 
 def smtp_sender(config: Config, environ: Mapping[str, str]) -> Callable[[EmailMessage], None]:

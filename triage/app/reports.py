@@ -5,22 +5,26 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formataddr
 from zoneinfo import ZoneInfo
 
+from triage.app.engine import business_hours
 from triage.app.mailboxes import mailbox_name, open_store, smtp_sender
 from triage.config.loading import Config
 from triage.errors import ConfigError
 from triage.metrics.acceptance import acceptance_by_template
-from triage.metrics.business_hours import BusinessHours
 from triage.metrics.conversations import conversations
 from triage.metrics.fires import Problem, recurring
 from triage.pipeline.follow_up import open_cases
 from triage.pipeline.threads import conversation_events
-from triage.report import charts, weekly
+from triage.report import weekly
+from triage.report.charts import render_charts
+from triage.report.headlines import Targets
+from triage.report.html import render_html
 from triage.report.message import report_message
+from triage.report.text import render_text
 
 
 @dataclass(frozen=True)
@@ -45,20 +49,6 @@ class RenderedReport:
         )
 
 
-DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-
-
-def business_hours(config: Config) -> BusinessHours:
-    s = config.settings
-    return BusinessHours(
-        timezone=s.team.timezone,
-        start=time.fromisoformat(s.metrics.day_starts),
-        end=time.fromisoformat(s.metrics.day_ends),
-        working_days=frozenset(DAYS.index(day) for day in s.metrics.working_days),
-        holidays=frozenset(s.metrics.holidays),
-    )
-
-
 def last_complete_week(config: Config, now: datetime) -> str:
     return weekly.iso_week((now - timedelta(days=7)).astimezone(ZoneInfo(config.settings.team.timezone)))
 
@@ -81,6 +71,7 @@ def weekly_report(config: Config, week: str, now: datetime) -> RenderedReport:
         ]
         threads = conversations(conversation_events(store, name))
         snapshots = store.snapshots(name, start, end)
+        watched_since = store.first_snapshot(name)
         corrections = sum(1 for c in store.corrections() if start <= c.at < end)
         accepted = acceptance_by_template(store.drafts_and_replies(name, start, end))
         problems = [Problem(*row) for row in store.problems_between(name, start, end)]
@@ -101,17 +92,22 @@ def weekly_report(config: Config, week: str, now: datetime) -> RenderedReport:
             replace(fire, solution=store.first_reply_to(name, fire.message_ids))
             for fire in recurring(problems)
         ]
-    target = s.drafting.reply_within_hours.get("complaint", 24.0)
-    hours = business_hours(config)
+    targets = Targets(
+        reply_hours=s.drafting.reply_within_hours.get("complaint", 24.0),
+        median_hours=s.report.target_median_hours,
+        within_share=s.report.target_within_share,
+        backlog=s.report.target_backlog,
+    )
     report = weekly.build(
         week,
         s.team.timezone,
         inbound,
         threads,
-        snapshots,
+        [(at, count) for at, count, _ in snapshots],
+        watched_since,
         corrections,
-        hours,
-        target,
+        business_hours(config),
+        targets,
         now,
         accepted,
         fires,
@@ -122,9 +118,9 @@ def weekly_report(config: Config, week: str, now: datetime) -> RenderedReport:
         week=week,
         subject=f"Inbox health, {s.team.name}, week {week}",
         sender=formataddr((s.team.name, s.team.address)),
-        text=weekly.render_text(report, target, s.team.name),
-        html_for=lambda sources: weekly.render_html(report, target, s.team.name, sources),
-        images={"volume": charts.volume_chart(report), "backlog": charts.backlog_chart(report)},
+        text=render_text(report, s.team.name),
+        html_for=lambda sources: render_html(report, s.team.name, sources),
+        images=render_charts(report),
         now=now,
     )
 

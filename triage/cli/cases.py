@@ -7,8 +7,9 @@ import sys
 
 from triage import app
 from triage.app.logs import RedactSecrets
-from triage.cli.common import EXIT_ERROR, EXIT_OK, load_config_or_defaults
+from triage.cli.common import EXIT_ERROR, EXIT_OK, load_config_or_defaults, load_configs_or_defaults
 from triage.pipeline.follow_up import open_cases
+from triage.replies.briefs import Case
 
 
 def cmd_resolve(args: argparse.Namespace, redactor: RedactSecrets) -> int:
@@ -23,19 +24,25 @@ def cmd_resolve(args: argparse.Namespace, redactor: RedactSecrets) -> int:
 
 
 def cmd_open(args: argparse.Namespace, redactor: RedactSecrets) -> int:
-    config = load_config_or_defaults(args)
+    """Open complaints and escalations of every mailbox, oldest first; with several, whose each is."""
+    configs = load_configs_or_defaults(args)
     now = args.now or app.utc_now()
-    with app.open_store(config) as store:
-        cases = open_cases(store, app.mailbox_name(config))
+    cases: list[tuple[str, Case]] = []
+    for config in configs:
+        with app.open_store(config) as store:
+            cases += [(config.name, case) for case in open_cases(store, app.mailbox_name(config))]
     if not cases:
         print("nothing open: every complaint and escalation is resolved")
         return EXIT_OK
-    print(f"{'AGE':>8}  {'CLASS':<11} {'STATE':<20} {'OWNER':<20} {'REMINDED':>8}  {'FROM':<28} SUBJECT")
-    for case in cases:
+    width = max(len(name) for name, _ in cases) + 2 if len(configs) > 1 else 0
+    header = f"{'AGE':>8}  {'CLASS':<11} {'STATE':<20} {'OWNER':<20} {'REMINDED':>8}  {'FROM':<28} SUBJECT"
+    print(f"{'MAILBOX' if width else '':<{width}}{header}")
+    for name, case in sorted(cases, key=lambda named: named[1].received_at):
         age = (now - case.received_at).total_seconds() / 3600
         print(
-            f"{age:>7.1f}h  {case.label:<11} {case.state:<20} {case.owner.name[:20]:<20}"
-            f" {case.reminders_sent:>8}  {case.customer[:28]:<28} {case.subject}  {case.message_id}"
+            f"{name if width else '':<{width}}{age:>7.1f}h  {case.label:<11} {case.state:<20}"
+            f" {case.owner.name[:20]:<20} {case.reminders_sent:>8}  {case.customer[:28]:<28} {case.subject}"
+            f"  {case.message_id}"
         )
     return EXIT_OK
 

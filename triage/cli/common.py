@@ -60,3 +60,13 @@ def load_config_or_defaults(args: argparse.Namespace) -> Config:
         if exc.key != "mailbox.url":
             raise
         return config_module.from_mapping({"mailbox": {"url": "maildir:///nonexistent"}}, {}, Path.cwd())
+
+
+def load_configs_or_defaults(args: argparse.Namespace) -> list[Config]:
+    """What the figures cover: every mailbox of the config (or just --mailbox NAME), else the defaults."""
+    try:
+        return load_configs(args)
+    except ConfigError as exc:
+        if exc.key != "mailbox.url":
+            raise
+        return [load_config_or_defaults(args)]

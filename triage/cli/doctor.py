@@ -1,6 +1,8 @@
 """`triage doctor`: check a setup end to end and say, for each problem, how to fix it.
 
-Read-only on the mailbox: folders are looked at, never created; nothing is appended.
+Read-only on the mailbox but for one probe: a Drafts folder that does not exist yet (a fresh
+mailbox) is created and, while still empty, deleted again, to check that `triage run` may
+create it. Nothing is appended.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from triage.config.loading import Config
 from triage.domain import Action, Address, Classification, Decision, Label, Owner, ParsedMessage
 from triage.errors import AuthenticationError, ConfigError, MailboxError, ModelError
 from triage.replies.drafting import TEMPLATE_NAMES
-from triage.state.store import Store
 
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -54,7 +55,7 @@ def diagnose(path: Path | None, environ: Mapping[str, str], mailbox: str | None 
             )
         ]
     findings = [Finding("config", "ok", f"{config.source or '(defaults)'} is valid")]
-    findings.append(_state(config))
+    findings += _state(config)
     findings.append(_model(config))
     findings.append(_templates(config))
     findings += _mailbox(config, environ)
@@ -62,24 +63,31 @@ def diagnose(path: Path | None, environ: Mapping[str, str], mailbox: str | None 
     return findings
 
 
-def _state(config: Config) -> Finding:
+def _state(config: Config) -> list[Finding]:
+    """SQLite: the file is writable. PostgreSQL: see `cli/doctor_database.py`."""
+    if not isinstance(config.database, Path):
+        from triage.cli.doctor_database import database_findings  # which uses Finding from here
+
+        return database_findings(config)
     try:
-        with Store(config.database) as store:
-            store.db.execute("BEGIN IMMEDIATE")
-            store.db.execute("ROLLBACK")
+        with app.open_store(config) as store, store.transaction():
+            pass
     except Exception as exc:
-        return Finding(
-            "state database",
-            "fail",
-            f"{config.database}: {exc}",
-            "set state.database to a file in a folder the triage user can write (systemd: StateDirectory)",
-        )
-    return Finding("state database", "ok", f"{config.database} is writable")
+        return [
+            Finding(
+                "state database",
+                "fail",
+                f"{config.database}: {exc}",
+                "set state.database to a file in a folder the triage user can write"
+                " (systemd: StateDirectory)",
+            )
+        ]
+    return [Finding("state database", "ok", f"{config.database} is writable")]
 
 
 def _model(config: Config) -> Finding:
     try:
-        classifier = model_store.load_active(config.model_dir, model_store.team_dir(config.database))
+        classifier = model_store.load_active(config.model_dir, config.team_models)
     except ModelError as exc:
         return Finding(
             "model", "fail", str(exc), "reinstall triage, or `triage model use shipped`, or `triage train`"
@@ -236,16 +244,7 @@ def _folders(client: imapclient.IMAPClient, config: Config) -> list[Finding]:
             "the server does not allow new keywords: triage_<class> marks will not stick",
             "set marking.keywords: false, or use marking.move_to_class_folders",
         ),
-        _either(
-            "drafts folder",
-            drafts is not None,
-            repr(drafts),
-            "fail",
-            f"{s.drafts_folder!r} not found"
-            if s.drafts_folder
-            else "no folder is marked as Drafts (SPECIAL-USE)",
-            f"set mailbox.drafts_folder to one of {_names(client)}, or create a Drafts folder",
-        ),
+        _drafts(client, s.drafts_folder, drafts),
         _either(
             "sent folder",
             sent is not None,
@@ -265,6 +264,36 @@ def _folders(client: imapclient.IMAPClient, config: Config) -> list[Finding]:
     ]
     findings.append(_clock(client))
     return findings
+
+
+def _drafts(client: imapclient.IMAPClient, configured: str | None, found: str | None) -> Finding:
+    """The Drafts folder, or, on a fresh mailbox, whether `triage run` may create it as it will."""
+    if found is not None:
+        return Finding("drafts folder", "ok", repr(found))
+    name = configured or "Drafts"  # what ImapInbox creates
+    refused = _refused_to_create(client, name)
+    if refused is None:
+        return Finding("drafts folder", "ok", f"{name!r} does not exist yet; `triage run` will create it")
+    return Finding(
+        "drafts folder",
+        "fail",
+        f"{name!r} does not exist and the server refuses to create it: {refused}",
+        f"set mailbox.drafts_folder to one of {_names(client)}, or create a Drafts folder in a mail client",
+    )
+
+
+def _refused_to_create(client: imapclient.IMAPClient, name: str) -> str | None:
+    """Why the server will not create `name`, or None when it may: created, then deleted while empty."""
+    try:
+        client.create_folder(name)
+    except IMAPClientError as exc:
+        return None if "ALREADYEXISTS" in str(exc).upper() else str(exc)
+    try:
+        if client.folder_status(name, [b"MESSAGES"])[b"MESSAGES"] == 0:
+            client.delete_folder(name)
+    except IMAPClientError:
+        pass  # an empty Drafts folder left behind is what `triage run` would create anyway
+    return None
 
 
 def _either(check: str, passed: bool, detail: str, status: str, problem: str, fix: str) -> Finding:

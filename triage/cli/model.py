@@ -95,7 +95,7 @@ def cmd_train(args: argparse.Namespace, redactor: RedactSecrets) -> int:
 def retrain_in_place(config: Config) -> Classifier | None:
     """The daemon's scheduled retrain: the new classifier if it was promoted, else None."""
     result = app.train_on_corrections(config, config.model_dir / "corpus")
-    team = model_store.team_dir(config.database)
+    team = config.team_models
     return model_store.load(team / result.version) if result.promoted else None
 
 
@@ -161,7 +161,7 @@ def cmd_relabel(args: argparse.Namespace, redactor: RedactSecrets) -> int:
 
 def cmd_model(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     config = load_config_or_defaults(args)
-    team = model_store.team_dir(config.database)
+    team = config.team_models
     if args.model_command == "use":
         model_store.use(team, args.version)
         print(f"now using {args.version}; a running daemon picks it up when restarted")
@@ -184,16 +184,12 @@ def cmd_model(args: argparse.Namespace, redactor: RedactSecrets) -> int:
 
 def cmd_eval(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     config = load_config_or_defaults(args)
-    classifier = model_store.load_active(config.model_dir, model_store.team_dir(config.database))
+    classifier, info = app.active_model(config)
     try:
         data = read_csv(args.data)
     except (OSError, ValueError) as exc:
         raise ConfigError("--data", "a readable CSV with body and label columns", str(exc)) from None
-    floor = (
-        config.settings.classifier.escalation_floor
-        if args.escalation_floor is None
-        else args.escalation_floor
-    )
+    floor = app.escalation_floor(config, info) if args.escalation_floor is None else args.escalation_floor
     with progress.bar("eval", len(data.examples), args.quiet or args.json) as advance:
         figures = evaluate(classifier, data.examples, config.settings.classifier.threshold, floor, advance)
     figures["rejected"] = data.rejected
@@ -220,5 +216,11 @@ def print_figures(f: dict[str, Any]) -> None:
     print("\nthreshold  coverage  accuracy on what is answered")
     for row in f["tradeoff"]:
         print(f"{row['threshold']:>9.2f} {row['coverage']:>9.1%} {row['accuracy']:>9.1%}")
+    if f.get("per_source"):
+        print(f"\n{'source':<18} {'n':>5} {'macro-F1':>9} {'accuracy':>9}  recall")
+        for source, m in f["per_source"].items():
+            recall = ", ".join(f"{label} {r:.2f}" for label, r in m["recall"].items())
+            print(f"{source:<18} {m['n']:>5} {m['macro_f1']:>9.3f} {m['accuracy']:>9.3f}  {recall}")
+    print(f"\nescalation floor {f['escalation_floor']:.2f}, needs_review below {f['threshold']:.2f}")
     if f.get("rejected"):
         print("\nrows not used: " + ", ".join(f"{reason}: {n}" for reason, n in f["rejected"].items()))

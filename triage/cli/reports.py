@@ -14,16 +14,25 @@ from zoneinfo import ZoneInfo
 from triage import app
 from triage import config as config_module
 from triage.app.logs import RedactSecrets
-from triage.cli.common import EXIT_OK, load_config_or_defaults
+from triage.cli.common import EXIT_OK, load_configs_or_defaults
 from triage.config.loading import Config
+from triage.errors import ConfigError
 from triage.metrics.conversations import conversations, sla_state
 from triage.metrics.response import conversation_rows, first_response_figures
 from triage.pipeline.threads import conversation_events
 
 
 def cmd_status(args: argparse.Namespace, redactor: RedactSecrets) -> int:
-    config = load_config_or_defaults(args)
-    now = args.now or app.utc_now()
+    """Every mailbox's figures (from the shared database, or each one's file), one block each."""
+    configs = load_configs_or_defaults(args)
+    for config in configs:
+        if len(configs) > 1:
+            print(f"== {config.name} ({app.mailbox_name(config)})")
+        print_status(config, args.now or app.utc_now())
+    return EXIT_OK
+
+
+def print_status(config: Config, now: datetime) -> None:
     with app.open_store(config) as store:
         name = app.mailbox_name(config)
         inbound = [
@@ -57,12 +66,19 @@ def cmd_status(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     width = max(len(label) for label, _ in rows)
     for label, value in rows:
         print(f"{label:<{width}}  {value}")
-    return EXIT_OK
 
 
 def cmd_report(args: argparse.Namespace, redactor: RedactSecrets) -> int:
-    config = load_config_or_defaults(args)
-    now = args.now or app.utc_now()
+    """One report per team: every mailbox's (or --mailbox NAME's), each to its own recipients."""
+    configs = load_configs_or_defaults(args)
+    if len(configs) > 1 and (args.out or args.eml):
+        raise ConfigError("--mailbox", f"one of {[c.name for c in configs]} with --out or --eml", None)
+    for config in configs:
+        report_one(args, config, args.now or app.utc_now())
+    return EXIT_OK
+
+
+def report_one(args: argparse.Namespace, config: Config, now: datetime) -> None:
     week = args.week or app.last_complete_week(config, now)
     rendered = app.weekly_report(config, week, now)
     if args.out:
@@ -77,23 +93,28 @@ def cmd_report(args: argparse.Namespace, redactor: RedactSecrets) -> int:
         print(app.send_weekly_report(config, rendered, config_module.environ(), now, force=args.force))
     if not (args.out or args.eml or args.send):
         print(rendered.text, end="")
-    return EXIT_OK
 
 
 def cmd_export(args: argparse.Namespace, redactor: RedactSecrets) -> int:
-    config = load_config_or_defaults(args)
-    s = config.settings
-    with app.open_store(config) as store:
-        threads = conversations(conversation_events(store, app.mailbox_name(config)))
-    since = datetime.combine(args.since, datetime.min.time(), ZoneInfo(s.team.timezone))
-    rows = conversation_rows(
-        [t for t in threads if t.events[0].at >= since],
-        app.business_hours(config),
-        app.utc_now(),
-        dict(s.drafting.reply_within_hours),
-        24.0,
-        s.metrics.at_risk_share,
-    )
+    """Every mailbox's conversations; with several, each row says whose it is."""
+    configs = load_configs_or_defaults(args)
+    rows = []
+    for config in configs:
+        s = config.settings
+        with app.open_store(config) as store:
+            threads = conversations(conversation_events(store, app.mailbox_name(config)))
+        since = datetime.combine(args.since, datetime.min.time(), ZoneInfo(s.team.timezone))
+        mailbox_rows = conversation_rows(
+            [t for t in threads if t.events[0].at >= since],
+            app.business_hours(config),
+            app.utc_now(),
+            dict(s.drafting.reply_within_hours),
+            24.0,
+            s.metrics.at_risk_share,
+        )
+        rows += (
+            [{"mailbox": config.name, **row} for row in mailbox_rows] if len(configs) > 1 else mailbox_rows
+        )
     output = io.StringIO()
     if args.format == "json":
         json.dump(rows, output, indent=2)

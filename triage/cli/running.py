@@ -4,20 +4,34 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shutil
-from collections.abc import Callable, Sequence
-from contextlib import ExitStack
+import socket
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from triage import app
 from triage import config as config_module
 from triage.app.logs import RedactSecrets
 from triage.cli import progress
-from triage.cli.common import EXIT_OK, config_path, load_configs
+from triage.cli.common import EXIT_ERROR, EXIT_OK, config_path, load_configs
 from triage.cli.model import retrain_in_place
 from triage.cli.reports import scheduled_report
+from triage.cluster.lease import LeasedInbox, MailboxLease, leased_engine
+from triage.config.database import DatabaseURL
 from triage.config.loading import Config
+from triage.errors import ConfigError
+from triage.judgement.classifier import Classifier
 from triage.pipeline.engine import Engine, MessagePlan, PollResult
 from triage.pipeline.poll import poll
+from triage.ports import Inbox
+
+if TYPE_CHECKING:
+    from triage.daemon import Daemon
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +40,8 @@ def cmd_run(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     configs = load_configs(args)
     pool = app.parse_pool(configs[0])
     try:
-        engines = [app.build_engine(config, pool) for config in configs]
+        loaded: dict[tuple[Path, Path], Classifier] = {}
+        engines = [app.build_engine(config, pool, loaded) for config in configs]
         if args.once or args.dry_run:
             return max(run_once(args, config, engine, redactor) for config, engine in zip(configs, engines))
 
@@ -41,10 +56,20 @@ def cmd_run(args: argparse.Namespace, redactor: RedactSecrets) -> int:
 
 
 def run_once(args: argparse.Namespace, config: Config, engine: Engine, redactor: RedactSecrets) -> int:
-    inbox = app.open_inbox(config, config_module.environ(), redactor)
-    store = app.open_store(config)
+    inbox: Inbox = app.open_inbox(config, config_module.environ(), redactor)
+    store = app.open_store(config, redactor)
     try:
         with ExitStack() as bars:
+            lease = None if args.dry_run else bars.enter_context(holding_lease(config, redactor))
+            if lease is not None:  # shared state: work the mailbox only while no daemon does
+                if not lease.held():
+                    print(f"{lease.mailbox}: a daemon holds it now; nothing done", file=sys.stderr)
+                    return EXIT_ERROR
+                inbox, engine, store.fence = (
+                    LeasedInbox(inbox, lease),
+                    leased_engine(engine, lease),
+                    lease.fence(),
+                )
             shown: list[Callable[[int], None]] = []
 
             def advance(done: int, total: int) -> None:  # the bar appears once there is a backlog
@@ -73,12 +98,43 @@ def run_once(args: argparse.Namespace, config: Config, engine: Engine, redactor:
     return EXIT_OK
 
 
+@contextmanager
+def holding_lease(config: Config, redactor: RedactSecrets) -> Iterator[MailboxLease | None]:
+    """With shared state, `run --once` takes the mailbox's lease, if free, for as long as it runs."""
+    leases = lease_holds([config])
+    if not leases:
+        yield None
+        return
+    from triage.cluster.balance import plan_all
+    from triage.cluster.coordinator import Coordinator
+
+    (lease,) = leases.values()
+    coordinator = Coordinator(
+        app.open_store(config, redactor),
+        lease.holder,
+        leases,
+        config.settings.daemon.lease_seconds,
+        planner=plan_all,
+        settle=0,
+        register=False,
+    )
+    beating = threading.Thread(target=coordinator.run, name="leases")
+    beating.start()
+    try:
+        coordinator.ready.wait()
+        yield lease
+    finally:
+        coordinator.stop()
+        beating.join()
+
+
 def run_daemon(
     configs: Sequence[Config],
     engines: Sequence[Engine],
     redactor: RedactSecrets,
     reload: Callable[[Config], Engine] | None = None,
 ) -> int:
+    from triage.cluster.coordinator import Coordinator
     from triage.daemon import Daemon, run_all
 
     first = configs[0].settings
@@ -91,13 +147,14 @@ def run_daemon(
         logger.info(
             "metrics on http://%s:%d/metrics", first.daemon.metrics_address, first.daemon.metrics_port
         )
+    leases = lease_holds(configs)
     daemons = []
     for config, engine in zip(configs, engines):
         s = config.settings
         daemons.append(
             Daemon(
                 open_inbox=lambda config=config: app.open_inbox(config, config_module.environ(), redactor),  # type: ignore[misc]
-                store=app.open_store(config),
+                store=app.open_store(config, redactor),
                 engine=engine,
                 clock=app.utc_now,
                 poll_interval=s.daemon.poll_interval_seconds,
@@ -115,10 +172,45 @@ def run_daemon(
                 metrics=metrics.for_mailbox(app.mailbox_name(config)) if metrics else None,
                 name=config.name or app.mailbox_name(config),
                 reload=(lambda config=config: reload(config)) if reload else None,  # type: ignore[misc]
+                lease=leases.get(app.mailbox_name(config)),
             )
         )
         logger.info("watching %s", config.mailbox.display())
-    return run_all(daemons)
+    coordinator = None
+    if leases:
+        by_mailbox = {app.mailbox_name(config): daemon for config, daemon in zip(configs, daemons)}
+        coordinator = Coordinator(
+            app.open_store(configs[0], redactor),
+            next(iter(leases.values())).holder,
+            leases,
+            first.daemon.lease_seconds,
+            on_change=lambda mailbox: by_mailbox[mailbox].request_poll(),
+            publish=metrics.record_holders if metrics else None,
+            on_failure=lambda: stop_all(daemons),
+        )
+        logger.info("sharing %d mailboxes with the other daemons on %s", len(leases), configs[0].database)
+    return run_all(daemons, coordinator)
+
+
+def stop_all(daemons: Sequence[Daemon]) -> None:
+    for daemon in daemons:
+        daemon.stop()
+
+
+def lease_holds(configs: Sequence[Config]) -> dict[str, MailboxLease]:
+    """With the state in PostgreSQL, a lease per mailbox, held by this daemon as host:pid; else none."""
+    shared = [config for config in configs if isinstance(config.database, DatabaseURL)]
+    if not shared:
+        return {}
+    for index, config in enumerate(configs):
+        if config.database != configs[0].database:
+            raise ConfigError(
+                f"mailboxes[{index}].state.database",
+                f"the same database as the others ({configs[0].database})",
+                str(config.database),
+            )
+    holder = f"{socket.gethostname()}:{os.getpid()}"
+    return {app.mailbox_name(config): MailboxLease(app.mailbox_name(config), holder) for config in configs}
 
 
 def print_header() -> None:

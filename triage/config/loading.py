@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from triage.adapters.smtp_outbox import SmtpSettings
+from triage.config.database import DatabaseURL, database_location
 from triage.config.secrets import PASSWORD_ENV, SMTP_PASSWORD_ENV
 from triage.config.settings import MailboxSettings, ReportSettings, Settings
 from triage.errors import ConfigError
@@ -58,12 +59,14 @@ class Config:
 
     settings: Settings
     mailbox: MailboxURL
-    database: Path
+    database: Path | DatabaseURL  # a SQLite file, or PostgreSQL shared by several daemons
     model_dir: Path
     templates_dir: Path
     source: Path | None
     name: str = ""  # the entry's name under `mailboxes:`; "" for a single mailbox
     password_env: str = PASSWORD_ENV  # the variable holding this mailbox's password
+    # models trained on the team's mail: beside a SQLite file, else in this host's state folder
+    team_models: Path = Path("models")
 
 
 def load(path: Path | None, environ: Mapping[str, str], name: str | None = None) -> Config:
@@ -83,6 +86,7 @@ def load_all(path: Path | None, environ: Mapping[str, str]) -> list[Config]:
     Each entry of `mailboxes:` overrides sections of the file for one mailbox; its state
     database defaults to the main one's name with `-NAME` added, its password to
     $TRIAGE_PASSWORD_NAME (upper case), then mailbox.password_file, then $TRIAGE_PASSWORD.
+    With a PostgreSQL state.database every mailbox shares the one database.
     """
     raw: Any = {}
     if path is not None:
@@ -122,10 +126,9 @@ def load_all(path: Path | None, environ: Mapping[str, str]) -> list[Config]:
             raise ConfigError(f"{where}.{exc.key}", exc.expected, exc.found) from None
         if environ.get(f"{PASSWORD_ENV}_{_env_name(name)}"):
             config = replace(config, password_env=f"{PASSWORD_ENV}_{_env_name(name)}")
-        if not (entry.get("state") or {}).get("database"):
-            config = replace(
-                config, database=config.database.with_name(f"{config.database.stem}-{name}.sqlite3")
-            )
+        if not (entry.get("state") or {}).get("database") and isinstance(config.database, Path):
+            database = config.database.with_name(f"{config.database.stem}-{name}.sqlite3")
+            config = replace(config, database=database, team_models=database.parent / "models")
         configs.append(config)
     return configs
 
@@ -172,11 +175,13 @@ def from_mapping(
             return path
         return bundled(name)
 
-    database = settings.state.database
+    database = database_location(settings.state.database, base_dir, default_database(environ))
+    local = database if isinstance(database, Path) else default_database(environ)
     return Config(
         settings=settings,
         mailbox=mailbox,
-        database=resolve(database) if database else default_database(environ),
+        database=database,
+        team_models=local.parent / "models",
         model_dir=resolve_shipped(settings.classifier, "model_dir", "models"),
         templates_dir=resolve_shipped(settings.drafting, "templates_dir", "templates"),
         source=source,

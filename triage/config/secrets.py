@@ -7,11 +7,12 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
-from triage.config.settings import MailboxSettings, ReportSettings
+from triage.config.settings import MailboxSettings, ReportSettings, StateSettings
 from triage.errors import ConfigError, MailboxError
 
 PASSWORD_ENV = "TRIAGE_PASSWORD"
 SMTP_PASSWORD_ENV = "TRIAGE_SMTP_PASSWORD"
+DB_PASSWORD_ENV = "TRIAGE_DB_PASSWORD"
 
 
 def read_password(settings: MailboxSettings, environ: Mapping[str, str], variable: str = PASSWORD_ENV) -> str:
@@ -38,12 +39,30 @@ def _credential(environ: Mapping[str, str], name: str) -> Path | None:
 
 
 def read_smtp_password(report: ReportSettings, environ: Mapping[str, str]) -> str | None:
-    if report.smtp_password_file is not None:
-        return _read_secret_file("report.smtp_password_file", report.smtp_password_file)
-    if environ.get(SMTP_PASSWORD_ENV):
-        return environ[SMTP_PASSWORD_ENV]
-    credential = _credential(environ, "smtp-password")
-    return _read_secret_file("$CREDENTIALS_DIRECTORY/smtp-password", credential) if credential else None
+    return _optional_secret(
+        ("report.smtp_password_file", report.smtp_password_file), environ, SMTP_PASSWORD_ENV, "smtp-password"
+    )
+
+
+def read_database_password(state: StateSettings, environ: Mapping[str, str]) -> str | None:
+    """The PostgreSQL password from state.password_file, $TRIAGE_DB_PASSWORD or systemd's
+    credential `db-password`; None leaves it to libpq (~/.pgpass, peer or certificate login)."""
+    return _optional_secret(
+        ("state.password_file", state.password_file), environ, DB_PASSWORD_ENV, "db-password"
+    )
+
+
+def _optional_secret(
+    file: tuple[str, Path | None], environ: Mapping[str, str], variable: str, credential_name: str
+) -> str | None:
+    """From the configured file, else the variable, else systemd's credential; None without any."""
+    key, path = file
+    if path is not None:
+        return _read_secret_file(key, path)
+    if environ.get(variable):
+        return environ[variable]
+    credential = _credential(environ, credential_name)
+    return _read_secret_file(f"$CREDENTIALS_DIRECTORY/{credential_name}", credential) if credential else None
 
 
 def read_oauth_token(settings: MailboxSettings) -> str:

@@ -62,7 +62,7 @@ class ClassifierSettings(_Section):
     threshold: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
     needs_review_draft: Literal["acknowledge", "none"] = "acknowledge"
     precision_targets: dict[str, Annotated[float, Field(gt=0, le=1)]] = {}
-    escalation_floor: Annotated[float, Field(ge=0, le=1)] = 0.0
+    escalation_floor: Annotated[float, Field(ge=0, le=1)] | None = None  # None: the model's own
     learn_from_keywords: bool = True
     correction_window_days: Annotated[float, Field(gt=0)] = 30.0
     retrain_every_days: Annotated[float, Field(ge=0)] = 0.0
@@ -165,7 +165,10 @@ class MarkingSettings(_Section):
 
 
 class StateSettings(_Section):
-    database: Path | None = None
+    database: str | None = None  # a SQLite path, or postgresql://user@host:5432/dbname
+    password_file: Path | None = None
+    ca_file: Path | None = None
+    allow_insecure: bool = False
 
 
 class DaemonSettings(_Section):
@@ -176,6 +179,7 @@ class DaemonSettings(_Section):
     parse_workers: Annotated[int, Field(ge=0, le=64)] = 0
     metrics_port: Annotated[int, Field(ge=0, le=65535)] = 0
     metrics_address: str = "127.0.0.1"
+    lease_seconds: Annotated[float, Field(ge=2, le=600)] = 30.0
 
 
 class MetricsSettings(_Section):
@@ -219,6 +223,10 @@ class ReportSettings(_Section):
     allow_insecure: bool = False
     day: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = "monday"
     time: str = "08:00"
+    # the headline figures are green when they meet these targets, red when they miss them
+    target_median_hours: Annotated[float, Field(gt=0)] = 8.0
+    target_within_share: Annotated[float, Field(ge=0, le=1)] = 0.9
+    target_backlog: Annotated[int, Field(ge=0)] = 5
 
     @field_validator("time")
     @classmethod

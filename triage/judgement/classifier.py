@@ -8,92 +8,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import FeatureUnion, Pipeline
 
 from triage.domain import Classification, Label, ParsedMessage
+from triage.judgement.averaging import AveragedModel
 
-# Tone: shouting, exclamation, negation, emotion; each a token the model can weigh.
-TONE_PATTERN = (
-    r"!{1,3}|\?!|\b[A-Z]{3,}\b|\b(?:[Nn]ot|[Nn]ever|[Nn]o|[Nn]othing|[Nn]obody|[Cc]an't|[Ww]on't"
-    r"|[Dd]idn't|[Dd]oesn't|[Ii]sn't|[Ww]asn't)\b|\b(?:[Ff]rustrat\w*|[Aa]ngry|[Uu]pset|[Dd]isappoint\w*"
-    r"|[Uu]nacceptable|[Rr]idiculous|[Tt]errible|[Aa]wful|[Ww]orst|[Dd]isgust\w*|[Ff]urious|[Ss]hocking"
-    r"|[Pp]athetic|[Hh]orrible|[Rr]ude|[Tt]hanks for nothing)\b"
-)
-# Urgency and risk: security, money, legal, outage, safety.
-RISK_TERMS = (
-    "hacked",
-    "compromised",
-    "breach",
-    "data breach",
-    "leak",
-    "leaked",
-    "phishing",
-    "suspicious",
-    "unauthorised",
-    "unauthorized",
-    "fraud",
-    "fraudulent",
-    "stolen",
-    "lost card",
-    "lost my card",
-    "didn't make",
-    "did not make",
-    "not me",
-    "wasn't me",
-    "don't recognise",
-    "don't recognize",
-    "unrecognised",
-    "unrecognized",
-    "chargeback",
-    "dispute",
-    "withdrawal",
-    "withdrawn",
-    "missing",
-    "not received",
-    "never arrived",
-    "charged twice",
-    "double charged",
-    "lawyer",
-    "solicitor",
-    "attorney",
-    "legal",
-    "court",
-    "sue",
-    "regulator",
-    "ombudsman",
-    "gdpr",
-    "complaint to",
-    "outage",
-    "down",
-    "not working",
-    "cannot access",
-    "can't access",
-    "locked out",
-    "all users",
-    "production",
-    "urgent",
-    "asap",
-    "immediately",
-    "emergency",
-    "critical",
-    "severe",
-    "injury",
-    "injured",
-    "fire",
-    "overheating",
-    "unsafe",
-    "allergic",
-    "hospital",
-    "security",
-    "incident",
-    "block my card",
-    "freeze",
-    "cancel my card",
-    "sim swap",
-    "identity theft",
-)
 MAX_MODEL_CHARS = 4000  # the opening of the new text carries the request; long tails add noise
 
 
@@ -101,21 +19,6 @@ def model_text(subject: str, new_text: str) -> str:
     """What the model reads: the subject and only the new text (no quoted history)."""
     subject = re.sub(r"^\s*((re|fwd?|aw|wg|sv)\s*:\s*)+", "", subject, flags=re.IGNORECASE)
     return f"{subject}\n{new_text[:MAX_MODEL_CHARS]}".strip()
-
-
-def build_pipeline(seed: int = 0) -> Pipeline:
-    """The untrained model: word and character n-grams into logistic regression."""
-    features = FeatureUnion(
-        [
-            ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, lowercase=True)),
-            (
-                "chars",
-                TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2),
-            ),
-        ]
-    )
-    model = LogisticRegression(C=10.0, class_weight="balanced", max_iter=2000, random_state=seed)
-    return Pipeline([("features", features), ("model", model)])
 
 
 @dataclass(frozen=True)
@@ -138,12 +41,20 @@ class Rules:
 
 
 class Classifier:
-    """A trained pipeline plus its version; classifies texts in batches."""
+    """A trained model plus its version; classifies texts in batches.
+
+    The model is either the averaged pair that `build_model` makes or, for models trained
+    before it (format 1), a single n-gram pipeline; each member is a pipeline with
+    "features" and "model" steps. The n-grams are transformed once, for both the
+    probabilities and the words shown as reasons.
+    """
 
     def __init__(self, pipeline: Any, version: str) -> None:
         self.pipeline = pipeline
         self.version = version
         self.labels = [Label(str(c)) for c in pipeline.classes_]
+        self._members = list(pipeline.fitted_) if isinstance(pipeline, AveragedModel) else [pipeline]
+        self._words = self._members[0]  # the n-grams: the words shown as a decision's reasons
         self._names: list[str] | None = None
         self._escalation = self.labels.index(Label.ESCALATION) if Label.ESCALATION in self.labels else None
 
@@ -151,14 +62,21 @@ class Classifier:
         """Label and probability per text, with the `explain` words that pushed it most."""
         if not texts:
             return []
-        features = self.pipeline.named_steps["features"]
-        model = self.pipeline.named_steps["model"]
-        vectors = features.transform(list(texts)).tocsr()
-        probabilities = model.predict_proba(vectors)
+        batch = list(texts)
+        word_vectors = self._words.named_steps["features"].transform(batch).tocsr()
+        probabilities = np.mean(
+            [
+                member.named_steps["model"].predict_proba(
+                    word_vectors if member is self._words else member.named_steps["features"].transform(batch)
+                )
+                for member in self._members
+            ],
+            axis=0,
+        )
         results = []
         for i, row in enumerate(probabilities):
             best = int(np.argmax(row))
-            reasons = self._terms(vectors[i], best, explain) if explain else ()
+            reasons = self._terms(word_vectors[i], best, explain) if explain else ()
             escalation = float(row[self._escalation]) if self._escalation is not None else 0.0
             results.append(
                 Classification(self.labels[best], float(row[best]), self.version, reasons, None, escalation)
@@ -171,7 +89,7 @@ class Classifier:
 
     def _terms(self, vector: Any, label_index: int, top: int) -> tuple[str, ...]:
         """Word n-grams by contribution (tf-idf x weight) to the class; characters are not shown."""
-        model = self.pipeline.named_steps["model"]
+        model = self._words.named_steps["model"]
         weights = model.coef_[label_index] if model.coef_.shape[0] > 1 else model.coef_[0]
         contributions = vector.data * weights[vector.indices]
         names = self._feature_names()
@@ -186,7 +104,8 @@ class Classifier:
 
     def _feature_names(self) -> list[str]:
         if self._names is None:
-            self._names = [str(n) for n in self.pipeline.named_steps["features"].get_feature_names_out()]
+            features = self._words.named_steps["features"]
+            self._names = [str(n) for n in features.get_feature_names_out()]
         return self._names
 
 

@@ -11,18 +11,24 @@ from triage.domain import LABELS
 
 
 def report(
-    truth: Sequence[str], predicted: Sequence[str], confidence: Sequence[float], threshold: float
+    truth: Sequence[str],
+    predicted: Sequence[str],
+    confidence: Sequence[float],
+    threshold: float,
+    always_answered: Sequence[bool] = (),
 ) -> dict[str, Any]:
     """Per-class precision/recall/F1, macro-F1, confusion matrix and abstention figures.
 
-    A prediction below `threshold` counts as needs_review (abstained); precision and
-    recall are over all rows, as if nothing abstained, so models compare fairly.
+    A prediction below `threshold` counts as needs_review (abstained), unless
+    `always_answered` marks it (an escalation by the floor is never sent to review);
+    precision and recall are over all rows, as if nothing abstained, so models compare fairly.
     """
     labels = list(LABELS)
     precision, recall, f1, support = precision_recall_fscore_support(
         truth, predicted, labels=labels, zero_division=0
     )
-    kept = [i for i, c in enumerate(confidence) if c >= threshold]
+    forced = list(always_answered) or [False] * len(truth)
+    kept = [i for i, c in enumerate(confidence) if c >= threshold or forced[i]]
     correct_kept = sum(1 for i in kept if truth[i] == predicted[i])
     return {
         "n": len(truth),
@@ -108,3 +114,40 @@ def threshold_for_precision(
         correct -= ok
         total -= 1
     return 1.0
+
+
+def floor_for_recall(
+    truth: Sequence[str], predicted: Sequence[str], escalation: Sequence[float], target: float
+) -> float:
+    """The highest escalation floor at which escalation recall reaches `target`.
+
+    A message whose escalation probability reaches the floor is an escalation whatever
+    scored higher, so the floor recovers the escalations the model ranked second. 0.0 when
+    no floor is needed (recall already reaches the target); never above 0.5, where the
+    escalation would have won anyway.
+    """
+    missed = sorted(
+        (p for t, q, p in zip(truth, predicted, escalation) if t == "escalation" and q != "escalation"),
+        reverse=True,
+    )
+    total = sum(1 for t in truth if t == "escalation")
+    allowed = int(total * (1 - target) + 1e-9)
+    to_recover = len(missed) - allowed
+    if to_recover <= 0:
+        return 0.0
+    return min(round(missed[to_recover - 1] - 0.0001, 4), 0.5)
+
+
+def by_source(truth: Sequence[str], predicted: Sequence[str]) -> dict[str, Any]:
+    """The figures of one source: macro-F1 over the classes it holds, accuracy, recall per class."""
+    present = [label for label in LABELS if label in truth]
+    _, recall, f1, support = precision_recall_fscore_support(
+        truth, predicted, labels=present, zero_division=0
+    )
+    return {
+        "n": len(truth),
+        "macro_f1": round(float(sum(f1) / max(len(present), 1)), 4),
+        "accuracy": round(sum(t == p for t, p in zip(truth, predicted)) / max(len(truth), 1), 4),
+        "recall": {label: round(float(r), 4) for label, r in zip(present, recall)},
+        "support": {label: int(n) for label, n in zip(present, support)},
+    }

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 _SUBJECT_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|sv|tr)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 
@@ -42,7 +43,7 @@ class Conversation:
     subject: str
     events: tuple[MailEvent, ...]
 
-    @property
+    @cached_property  # asked for every conversation of every period a report compares
     def first_customer_message(self) -> MailEvent | None:
         return next((e for e in self.events if not e.from_team), None)
 
@@ -79,6 +80,11 @@ def sla_state(
     if waited >= at_risk_share * target:
         return "at_risk"
     return None
+
+
+def started_between(threads: Iterable[Conversation], start: datetime, end: datetime) -> list[Conversation]:
+    """The conversations whose first customer message arrived in [start, end)."""
+    return [t for t in threads if (first := t.first_customer_message) and start <= first.at < end]
 
 
 def normalized_subject(subject: str) -> str:

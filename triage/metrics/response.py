@@ -28,17 +28,21 @@ def percentile(values: Sequence[float], share: float) -> float:
     return ordered[rank - 1]
 
 
+def first_responses(threads: Sequence[Conversation]) -> list[tuple[datetime, datetime]]:
+    """(first customer message, first team reply after it) of each answered conversation."""
+    return [
+        (first.at, reply.at)
+        for thread in threads
+        if (first := thread.first_customer_message) and (reply := thread.first_response)
+    ]
+
+
 def first_response_figures(
     threads: Sequence[Conversation], hours: BusinessHours, target_hours: float
 ) -> ResponseFigures:
-    wall: list[float] = []
-    business: list[float] = []
-    for thread in threads:
-        first, reply = thread.first_customer_message, thread.first_response
-        if first is None or reply is None:
-            continue
-        wall.append((reply.at - first.at).total_seconds() / 3600)
-        business.append(hours.between(first.at, reply.at).total_seconds() / 3600)
+    answered = first_responses(threads)
+    wall = [(reply - first).total_seconds() / 3600 for first, reply in answered]
+    business = [hours.between(first, reply).total_seconds() / 3600 for first, reply in answered]
     customer_threads = sum(1 for t in threads if t.first_customer_message is not None)
     return ResponseFigures(
         conversations=customer_threads,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from triage.domain import (
     Action,
@@ -128,8 +128,7 @@ def _plan(
         and decision.action is Action.DRAFT
         and decision.label is Label.ESCALATION
     ):
-        reply_by = now + timedelta(hours=engine.drafter.reply_within(decision))
-        facts = gather_facts(message, decision, reply_by).to_json()
+        facts = gather_facts(message, decision, engine.drafter.reply_by(decision, now)).to_json()
     label = decision.label.value if decision.label else None
     keywords: tuple[str, ...] = ()
     if decision.action is Action.SKIP:

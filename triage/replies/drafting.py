@@ -12,7 +12,7 @@ import quopri
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.header import Header
 from email.utils import format_datetime, formataddr
 from zoneinfo import ZoneInfo
@@ -21,6 +21,7 @@ from jinja2 import StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from triage.domain import Action, Decision, Draft, ParsedMessage
+from triage.metrics.business_hours import BusinessHours
 from triage.replies.retrieval import Proposal
 
 TEMPLATE_SUFFIX = ".txt.j2"
@@ -53,7 +54,7 @@ class DraftSettings:
     team_name: str
     team_address: str
     signature: str
-    timezone: str
+    working_hours: BusinessHours  # promises fall inside them, in their time zone
     reply_within_hours: Mapping[str, float]
     escalation_owner: str
 
@@ -92,19 +93,24 @@ class Drafter:
             decision.template or "", 24.0
         )
 
+    def reply_by(self, decision: Decision, now: datetime) -> datetime:
+        """What the draft promises: the reply target, moved to fall within the team's working hours."""
+        return self.settings.working_hours.promise(now, self.reply_within(decision))
+
     def context(
         self, message: ParsedMessage, decision: Decision, now: datetime, answer: Proposal | None = None
     ) -> dict[str, object]:
         s = self.settings
         hours = self.reply_within(decision)
-        reply_by = (now + timedelta(hours=hours)).astimezone(ZoneInfo(s.timezone))
+        zone = s.working_hours.timezone
+        reply_by = self.reply_by(decision, now).astimezone(ZoneInfo(zone))
         return {
             "first_name": message.sender.first_name,
             "subject": clean_subject(message.subject),
             "problem": restate(message.new_text),
             "answer": answer.text if answer else "",
             "fix_steps": list(answer.steps) if answer else [],
-            "reply_by": f"{reply_by:%H:%M} ({s.timezone}) on {reply_by:%A %-d %B}",
+            "reply_by": f"{reply_by:%H:%M} ({zone}) on {reply_by:%A %-d %B}",
             "reply_within_hours": int(hours) if float(hours).is_integer() else hours,
             "owner": decision.owner.describe() if decision.owner else s.escalation_owner,
             "team_name": s.team_name,

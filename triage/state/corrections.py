@@ -71,9 +71,9 @@ class CorrectionLog(Tables):
     def corrected_texts(self) -> list[LabeledText]:
         """The text the model read for every corrected message, with its latest label."""
         rows = self.db.execute(
-            "SELECT c.message_id, m.model_text, c.label FROM corrections c"
-            " JOIN messages m ON m.mailbox = c.mailbox AND m.message_id = c.message_id"
-            " WHERE c.id IN (SELECT MAX(id) FROM corrections GROUP BY mailbox, message_id)"
-            " AND m.model_text IS NOT NULL GROUP BY c.id ORDER BY c.id"
+            "SELECT c.message_id, m.model_text, c.label FROM corrections c JOIN messages m ON m.id ="
+            " (SELECT MIN(id) FROM messages WHERE mailbox = c.mailbox AND message_id = c.message_id"
+            " AND model_text IS NOT NULL)"
+            " WHERE c.id IN (SELECT MAX(id) FROM corrections GROUP BY mailbox, message_id) ORDER BY c.id"
         )
         return [LabeledText(r[0], r[1], r[2]) for r in rows]

@@ -30,6 +30,11 @@ class InboxHistory(Tables):
         )
         return [(datetime.fromisoformat(r[0]), int(r[1]), r[2]) for r in rows]
 
+    def first_snapshot(self, mailbox: str) -> datetime | None:
+        """When triage first recorded the inbox of this mailbox (its first poll)."""
+        row = self.db.execute("SELECT MIN(at) FROM snapshots WHERE mailbox = ?", (mailbox,)).fetchone()
+        return datetime.fromisoformat(row[0]) if row and row[0] else None
+
     def report_sent(self, mailbox: str, week: str) -> bool:
         row = self.db.execute("SELECT 1 FROM reports_sent WHERE mailbox = ? AND week = ?", (mailbox, week))
         return row.fetchone() is not None
@@ -37,7 +42,8 @@ class InboxHistory(Tables):
     def record_report_sent(self, mailbox: str, week: str, at: datetime, recipients: Sequence[str]) -> None:
         with self.transaction():
             self.db.execute(
-                "INSERT OR REPLACE INTO reports_sent VALUES (?, ?, ?, ?)",
+                "INSERT INTO reports_sent VALUES (?, ?, ?, ?) ON CONFLICT (mailbox, week)"
+                " DO UPDATE SET sent_at = excluded.sent_at, recipients = excluded.recipients",
                 (mailbox, week, at.isoformat(), ", ".join(recipients)),
             )
 

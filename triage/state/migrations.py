@@ -1,14 +1,17 @@
 """The schema, as named, ordered migrations; each applied in a transaction and recorded.
 
-To change the schema, append a new migration; never edit one that has shipped.
+To change the schema, append a new migration; never edit one that has shipped. Write it
+for both backends (SQLite and PostgreSQL, see `state/dialect.py`): types in upper case
+(INTEGER, REAL, TEXT, BLOB; `id INTEGER PRIMARY KEY` for a generated id, read back with
+`RETURNING id`), times as ISO-8601 UTC text, `INSERT ... ON CONFLICT DO NOTHING`, and
+no SQLite-only functions.
 """
 
 from __future__ import annotations
 
 import logging
-import sqlite3
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+
+from triage.state.database import Database
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +157,24 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         """,
     ),
     (
-        "0013_answer_bank",
+        "0014_mailbox_leases",
+        """
+        CREATE TABLE leases (
+            mailbox TEXT PRIMARY KEY,
+            holder TEXT,
+            generation INTEGER NOT NULL DEFAULT 0,
+            expires_at TEXT NOT NULL DEFAULT '',
+            acquired_at TEXT
+        );
+        CREATE TABLE daemons (
+            holder TEXT PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        )
+        """,
+    ),
+    (
+        "0015_answer_bank",
         """
         ALTER TABLE replies ADD COLUMN quoted TEXT;
         ALTER TABLE replies ADD COLUMN customer_name TEXT;
@@ -192,18 +212,32 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
 )
 
 
-def migrate(db: sqlite3.Connection, transaction: Callable[[], AbstractContextManager[None]]) -> list[str]:
-    """Apply the migrations not yet applied, in order; return their names."""
-    db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-    done = {row[0] for row in db.execute("SELECT name FROM migrations")}
+def migrate(db: Database) -> list[str]:
+    """Apply the migrations not yet applied, in order; return their names.
+
+    Safe when several daemons start together on one database: each migration runs under
+    the schema lock and is skipped when another process applied it meanwhile.
+    """
+    done = set(applied_migrations(db))
     applied = []
     for name, sql in MIGRATIONS:
         if name in done:
             continue
-        with transaction():
+        with db.transaction():
+            db.lock_schema()
+            if db.execute("SELECT 1 FROM migrations WHERE name = ?", (name,)).fetchone():
+                continue
             for statement in filter(str.strip, sql.split(";")):
                 db.execute(statement)
-            db.execute("INSERT INTO migrations VALUES (?, datetime('now'))", (name,))
+            db.execute("INSERT INTO migrations VALUES (?, ?)", (name, db.now().isoformat()))
         logger.info("applied migration %s", name)
         applied.append(name)
     return applied
+
+
+def applied_migrations(db: Database) -> list[str]:
+    """The names of the migrations this database has had, in name order (the table made if missing)."""
+    with db.transaction():
+        db.lock_schema()
+        db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    return [row[0] for row in db.execute("SELECT name FROM migrations ORDER BY name")]

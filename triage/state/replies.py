@@ -89,10 +89,10 @@ class ReplyLog(Tables):
         "small_fix (curated answer)" or "small_fix (placeholders)"."""
         rows = self.db.execute(
             "SELECT m.template || COALESCE(' (' || m.answer_kind || ')', ''), m.draft_body, r.body"
-            " FROM replies r JOIN messages m"
-            " ON m.mailbox = r.mailbox AND m.message_id = r.in_reply_to"
-            " WHERE r.mailbox = ? AND r.sent_at >= ? AND r.sent_at < ? AND m.draft_body IS NOT NULL"
-            " GROUP BY r.id",
+            " FROM replies r JOIN messages m ON m.id ="
+            " (SELECT MIN(id) FROM messages WHERE mailbox = r.mailbox AND message_id = r.in_reply_to"
+            " AND draft_body IS NOT NULL)"
+            " WHERE r.mailbox = ? AND r.sent_at >= ? AND r.sent_at < ?",
             (mailbox, since.isoformat(), until.isoformat()),
         )
         return [(str(r[0]), str(r[1]), str(r[2] or "")) for r in rows]

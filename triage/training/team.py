@@ -6,7 +6,7 @@ import hashlib
 import logging
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,9 @@ from triage.training.fitting import evaluate, train
 logger = logging.getLogger(__name__)
 
 
+# a team's own mail outweighs the generic corpus: a few dozen corrections must move a model
+# trained on thousands of rows (bench/classify.py measures the curve for several weights)
+TEAM_WEIGHT = 10.0
 HOLD_OUT_EVERY = 5  # one correction in five is kept back to judge a retrained model
 
 
@@ -57,11 +60,11 @@ def train_team_model(
     """
     held = [Example("", text, label) for mid, text, label in corrections if is_held_out(mid)]
     used = [
-        Example("", text, label, f"correction-{mid}")
+        Example("", text, label, f"correction-{mid}", weight=TEAM_WEIGHT)
         for mid, text, label in corrections
         if not is_held_out(mid)
     ]
-    examples = [*corpus, *used, *past_mail]
+    examples = [*corpus, *used, *(replace(e, weight=TEAM_WEIGHT) for e in past_mail)]
     pipeline = train(examples)
     version = f"team-{now:%Y%m%d-%H%M%S}"
     candidate = Classifier(pipeline, version)
