@@ -613,6 +613,7 @@ plain_word = st.text(alphabet="abcdefghijXYZ", min_size=1, max_size=8)
     subject=st.lists(st.one_of(st.sampled_from(TEMPLATE_ATTACKS), plain_word), min_size=1, max_size=4),
 )
 @example(body=["{{ 7*7 }}", "{% for x in range(3) %}boom{% endfor %}"], subject=["{{ ''.__class__ }}"])
+@example(body=["hi", "{{ 7*7 }}"], subject=["{{ 7*7 }}"])  # one line that opens like a greeting
 def test_template_syntax_from_the_customer_is_printed_literally_never_run(
     shipped: Shipped, body: list[str], subject: list[str]
 ) -> None:

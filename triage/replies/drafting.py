@@ -122,8 +122,8 @@ class Drafter:
 def restate(new_text: str) -> str:
     """The customer's problem in their own words: the opening sentences, greeting dropped."""
     lines = [line for line in new_text.splitlines() if line.strip()]
-    while lines and _GREETING.match(lines[0]) and len(lines[0]) < 60:
-        lines = lines[1:]
+    while len(lines) > 1 and _GREETING.match(lines[0]) and len(lines[0]) < 60:
+        lines = lines[1:]  # a greeting line with nothing after it is all they wrote: it stays
     text = " ".join(" ".join(lines).split())
     sentences = _SENTENCE.split(text)
     restated = ""
