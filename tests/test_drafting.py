@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from triage.adapters.word_vectors import RareWordVectors
 from triage.app.engine import read_fixes, read_templates
 from triage.domain import LABELS, Action, Classification, Decision, Label, Owner
 from triage.mail.parsing import parse
@@ -51,7 +52,11 @@ def draft_for(data: bytes, label: str | None) -> tuple[str, email.message.EmailM
         )
     else:
         decision = Decision(Action.DRAFT, "model", Classification(Label(label), 0.9, "v"), label)
-    answer = AnswerIndex([], {}, read_fixes(TEMPLATES)).propose([parsed])[0] if label == "small_fix" else None
+    answer = (
+        AnswerIndex([], {}, RareWordVectors(), read_fixes(TEMPLATES)).propose([parsed])[0]
+        if label == "small_fix"
+        else None
+    )
     draft = drafter.render(parsed, decision, "key-1", NOW, answer)
     return draft.body, email.message_from_bytes(draft.data, policy=email.policy.default)
 

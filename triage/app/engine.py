@@ -16,6 +16,7 @@ import yaml
 from triage import config as config_module
 from triage.adapters import model_store
 from triage.adapters.datasets import Example, read_corpus
+from triage.adapters.word_vectors import RareWordVectors
 from triage.app.mailboxes import open_store, smtp_sender, team_notifier, utc_now
 from triage.config.loading import Config
 from triage.domain import Owner
@@ -28,6 +29,7 @@ from triage.metrics.business_hours import BusinessHours
 from triage.pipeline.answers import AnswerBook
 from triage.pipeline.engine import Engine, FollowUp
 from triage.replies.briefs import FollowUpPolicy
+from triage.replies.calibration import Threshold
 from triage.replies.drafting import TEMPLATE_SUFFIX, Drafter, DraftSettings
 from triage.replies.retrieval import Fix
 from triage.training.team import TeamTraining, train_team_model
@@ -93,6 +95,16 @@ def business_hours(config: Config) -> BusinessHours:
         end=time.fromisoformat(s.metrics.day_ends),
         working_days=frozenset(DAYS.index(day) for day in s.metrics.working_days),
         holidays=frozenset(s.metrics.holidays),
+    )
+
+
+def answer_book(config: Config) -> AnswerBook:
+    """The team's answers for small fixes: curated from fixes.yaml, learned ones represented by the
+    classifier's word vectors."""
+    s = config.settings.answers
+    fallback = Threshold(s.min_similarity, s.min_margin)
+    return AnswerBook(
+        RareWordVectors, read_fixes(config.templates_dir), s.precision, fallback, s.history_days
     )
 
 
@@ -255,9 +267,7 @@ def build_engine(
         correction_window=(
             timedelta(days=s.classifier.correction_window_days) if s.classifier.learn_from_keywords else None
         ),
-        answers=AnswerBook(
-            read_fixes(config.templates_dir), s.answers.min_similarity, s.answers.history_days
-        ),
+        answers=answer_book(config),
     )
 
 

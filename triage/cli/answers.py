@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 import yaml
 
 from triage import app
-from triage.app.engine import read_fixes
+from triage.app.engine import answer_book, read_fixes
 from triage.app.logs import RedactSecrets
 from triage.cli.common import EXIT_ERROR, EXIT_OK, load_config_or_defaults
 from triage.config.loading import Config
@@ -24,18 +24,20 @@ def cmd_answers(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     name = app.mailbox_name(config)
     with app.open_store(config) as store:
         answers = store.learned_answers(name)
+        if args.pin is not None:
+            chosen = next((a for a in answers if a.id == args.pin), None)
+            if chosen is None:
+                print(f"no learned answer {args.pin}: `triage answers` lists them", file=sys.stderr)
+                return EXIT_ERROR
+            return pin(config, chosen)
+        if not answers:
+            print("no answers learned yet: they come from the team's replies in the Sent folder")
+            return EXIT_OK
         fared: dict[int, Counter[str]] = defaultdict(Counter)
         for answer_id, draft, sent in store.answer_drafts_and_replies(name):
             fared[answer_id][acceptance(draft, sent)] += 1
-    if args.pin is not None:
-        chosen = next((a for a in answers if a.id == args.pin), None)
-        if chosen is None:
-            print(f"no learned answer {args.pin}: `triage answers` lists them", file=sys.stderr)
-            return EXIT_ERROR
-        return pin(config, chosen)
-    if not answers:
-        print("no answers learned yet: they come from the team's replies in the Sent folder")
-        return EXIT_OK
+        threshold = answer_book(config).index(store, name).threshold
+    print(f"a small fix gets the closest answer when {threshold.describe()}\n")
     print(f"{'ID':>5} {'SENT':>5}  {'LAST SENT':<10}  DRAFTS ({' / '.join(ACCEPTANCE)})  ANSWER / ASKED")
     for answer in answers:
         counts = " / ".join(str(fared[answer.id][kind]) for kind in ACCEPTANCE)

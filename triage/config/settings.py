@@ -102,7 +102,9 @@ class DraftingSettings(_Section):
 
 class AnswerSettings(_Section):
     history_days: Annotated[float, Field(ge=0)] = 180.0
-    min_similarity: Annotated[float, Field(gt=0, le=1)] = 0.5  # replies.retrieval.MIN_SIMILARITY
+    precision: Annotated[float, Field(gt=0, le=1)] = 0.97  # replies.retrieval.PRECISION
+    min_similarity: Annotated[float, Field(gt=0, le=1)] = 0.65  # replies.retrieval.FALLBACK
+    min_margin: Annotated[float, Field(ge=0, le=1)] = 0.15  # replies.retrieval.FALLBACK
 
 
 class OwnerSettings(_Section):

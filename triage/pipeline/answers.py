@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from triage.mail.quoting import split_reply
 from triage.replies.answer_text import Detail, mask, names_of, present, question_text, without_frame
-from triage.replies.retrieval import MIN_SIMILARITY, AnswerIndex, Fix, PastQuestion
+from triage.replies.calibration import Threshold
+from triage.replies.retrieval import FALLBACK, PRECISION, AnswerIndex, Fix, PastQuestion, Representation
 from triage.state.answers import Asked, LearnedCopy, SentReply
 from triage.state.store import Store
 
@@ -92,10 +93,16 @@ def learned_copy(reply: SentReply, asked: Mapping[str, Asked]) -> LearnedCopy | 
 
 @dataclass
 class AnswerBook:
-    """The curated fixes and the learned answers of a mailbox as one index, rebuilt when the bank grew."""
+    """The curated fixes and the learned answers of a mailbox as one index, rebuilt when the bank grew.
 
+    `representation` makes a fresh text representation for each build (the composition layer
+    passes the classifier's word vectors); `precision` is what the threshold is chosen for and
+    `fallback` the threshold while the bank is too small to choose one."""
+
+    representation: Callable[[], Representation]
     fixes: Sequence[Fix] = ()
-    min_similarity: float = MIN_SIMILARITY
+    precision: float = PRECISION
+    fallback: Threshold = FALLBACK
     history_days: float = 180.0
     _built: dict[str, tuple[int, AnswerIndex]] = field(default_factory=dict, repr=False)
 
@@ -106,7 +113,19 @@ class AnswerBook:
         if built is None or built[0] != size:
             questions, bodies = store.past_questions(mailbox) if store is not None else ([], {})
             index = AnswerIndex(
-                [PastQuestion(*q) for q in questions], bodies, self.fixes, self.min_similarity
+                [PastQuestion(*q) for q in questions],
+                bodies,
+                self.representation(),
+                self.fixes,
+                self.precision,
+                self.fallback,
+            )
+            logger.info(
+                "%s: %d learned answers from %d questions; proposing at %s",
+                mailbox,
+                len(index.answer_ids),
+                len(index),
+                index.threshold.describe(),
             )
             self._built[mailbox] = built = (size, index)
         return built[1]

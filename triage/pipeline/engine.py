@@ -36,6 +36,7 @@ class Engine:
     max_message_bytes: int
     keywords: bool
     class_folders: dict[str, str] | None  # label -> folder, when moving is on
+    answers: AnswerBook  # the team's answers for small fixes
     executor: Executor | None = None  # parses big batches on several cores
     correction_window: timedelta | None = None  # watch keywords this far back; None: off
     correction_folders: dict[str, str] | None = None  # label -> folder a reviewer may file into
@@ -45,7 +46,6 @@ class Engine:
     follow_up: FollowUp | None = None  # escalation briefs and reminders; None: off
     only_since: datetime | None = None  # mail that arrived earlier is recorded as skipped, not drafted
     live_window: timedelta = timedelta(days=90)  # per-poll bookkeeping looks at this much history
-    answers: AnswerBook = field(default_factory=AnswerBook)  # the team's answers for small fixes
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,15 @@
 """Which answer fits a small fix: learned answers and curated fixes ranked by one similarity. Pure.
 
-A new message is compared with every past question the team answered (cosine similarity
-of a text representation, TF-IDF for now) and with the examples of each curated fix.
-The best answer is proposed only when it clears `min_similarity` and beats the best
-*other* answer by `margin`: when two answers are about as close, neither is proposed,
-because a wrong answer is worse than a marked place. A curated fix whose keyword stands
-as a whole word or phrase in the new text counts as clearing the threshold, and on a
-tie a curated fix ranks first, so a team can pin an answer (`triage answers --pin`).
+Every answer is one point in a text representation (the composition layer passes it in:
+the classifier's word vectors, each word weighted by how rare it is among the bank's
+questions): the mean of the questions it answered plus its own text, so an answer asked
+five ways is found by what the askings share and by what the team wrote. A curated fix is
+the same: its examples plus its text. A new message gets the closest answer only when it
+clears a similarity and leads the next answer by a margin, both chosen when the index is
+built for precision on the bank's own past questions (`replies/calibration.py`): a wrong
+answer is worse than a marked place. A curated fix whose keyword stands as a whole word or
+phrase in the new text is proposed when no answer is clearly closer; on a tie a curated
+fix ranks first, so a team can pin an answer (`triage answers --pin`).
 """
 
 from __future__ import annotations
@@ -17,46 +20,23 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.pipeline import FeatureUnion
-from sklearn.preprocessing import normalize
 
 from triage.domain import ParsedMessage
 from triage.replies.answer_text import names_of, question_text
+from triage.replies.calibration import Threshold, choose
 
-MIN_SIMILARITY = 0.5
-MARGIN = 0.05
-CLOSEST = 50  # past questions looked at per message: the best two answers are among them
+PRECISION = 0.97  # held-out precision the threshold is chosen for
+FALLBACK = Threshold(0.65, 0.15)  # until the bank shows that precision; stricter than bench/answers.py chose
 _DIGEST = re.compile(r"\bdigest\b|^today's topics:|^message: \d+$", re.IGNORECASE | re.MULTILINE)
+_CHUNK = 1024  # held-out questions scored at once: bounds the memory of choosing the threshold
 
 
 class Representation(Protocol):
-    """Texts as vectors; rows are L2-normalised, so a dot product is the cosine similarity."""
+    """Texts as dense vectors of unit length (a dot product is the cosine), fitted on the bank's questions."""
 
     def fit(self, texts: Sequence[str]) -> None: ...
 
     def transform(self, texts: Sequence[str]) -> Any: ...
-
-
-class TfidfRepresentation:
-    """Word uni- and bigrams and character 4-grams ("reset", "resetting"), fitted on the bank's questions.
-
-    One size of character n-gram (not 3 to 5) halves the time per message at the same accuracy
-    on bench/answers.py."""
-
-    def __init__(self) -> None:
-        self.features = FeatureUnion(
-            [
-                ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, stop_words="english")),
-                ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(4, 4), sublinear_tf=True)),
-            ]
-        )
-
-    def fit(self, texts: Sequence[str]) -> None:
-        self.features.fit(list(texts))
-
-    def transform(self, texts: Sequence[str]) -> Any:
-        return normalize(self.features.transform(list(texts)))
 
 
 @dataclass(frozen=True)
@@ -67,6 +47,10 @@ class Fix:
     steps: tuple[str, ...] = ()
     answer: str = ""
     examples: tuple[str, ...] = ()  # questions it answers (a pinned answer carries the team's)
+
+    @property
+    def text(self) -> str:
+        return self.answer or "\n".join(self.steps)
 
 
 @dataclass(frozen=True)
@@ -84,7 +68,7 @@ class Proposal:
 
     kind: str  # "learned" or "curated"
     similarity: float
-    source: str  # learned: the past question's Message-ID; curated: "fixes.yaml entry N"
+    source: str  # learned: the closest past question's Message-ID; curated: "fixes.yaml entry N"
     answer_id: int | None = None  # learned: the answer's id in the bank; curated: its entry number
     text: str = ""
     steps: tuple[str, ...] = ()
@@ -99,34 +83,45 @@ class Proposal:
 
 
 class AnswerIndex:
-    """The past questions and curated fixes, vectorised once; proposes answers for a batch of messages."""
+    """The learned answers and curated fixes as vectors, with the threshold chosen on the bank."""
 
     def __init__(
         self,
         questions: Sequence[PastQuestion],
         answers: Mapping[int, str],
+        representation: Representation,
         fixes: Sequence[Fix] = (),
-        min_similarity: float = MIN_SIMILARITY,
-        margin: float = MARGIN,
-        representation: Representation | None = None,
+        precision: float = PRECISION,
+        fallback: Threshold = FALLBACK,
     ) -> None:
         self.fixes = tuple(fixes)
-        self.min_similarity = min_similarity
-        self.margin = margin
+        self.representation = representation
         pinned = {example for fix in self.fixes for example in fix.examples}
         # an answer pinned into fixes.yaml is proposed as the curated copy, never twice
         shadowed = {q.answer_id for q in questions if q.text in pinned}
         self.questions = tuple(q for q in questions if q.answer_id in answers and q.answer_id not in shadowed)
-        self.answers = dict(answers)
-        self.examples = [(number, text) for number, fix in enumerate(self.fixes, 1) for text in fix.examples]
-        texts = [q.text for q in self.questions] + [text for _, text in self.examples]
-        self.representation = representation or TfidfRepresentation()
-        self.vectors: Any = None
-        try:
-            self.representation.fit(texts)
-            self.vectors = self.representation.transform(texts).T.tocsr()  # one column per text
-        except ValueError:  # nothing to learn from yet (no texts, or only stop words)
-            self.vectors = None
+        self.answer_ids = sorted({q.answer_id for q in self.questions})
+        self.answers = {answer_id: answers[answer_id] for answer_id in self.answer_ids}
+        column = {answer_id: n for n, answer_id in enumerate(self.answer_ids)}
+        self.owner = np.array([column[q.answer_id] for q in self.questions], dtype=np.int64)
+        self.threshold = fallback
+        self.vectors: Any = None  # one row per learned answer, then one per curated fix
+        self.width = 0
+        asked = [q.text for q in self.questions] + [e for fix in self.fixes for e in fix.examples]
+        texts = list(self.answers.values()) + [fix.text for fix in self.fixes]
+        if not asked + texts:
+            return
+        representation.fit(asked or texts)
+        self.width = int(np.asarray(representation.transform([texts[0] if texts else asked[0]])).shape[1])
+        self.question_vectors = self._vectors([q.text for q in self.questions])
+        sums = np.zeros((len(self.answer_ids), self.width), dtype=np.float32)
+        np.add.at(sums, self.owner, self.question_vectors)
+        counts = np.bincount(self.owner, minlength=len(self.answer_ids)).astype(np.float32)
+        answer_texts = self._vectors(list(self.answers.values()))
+        curated = [self._fix_vector(fix) for fix in self.fixes]
+        self.vectors = _unit(np.vstack([sums + counts[:, None] * answer_texts, *curated]))
+        if len(self.questions):
+            self.threshold = self._held_out(sums, counts, answer_texts, precision, fallback)
 
     def __len__(self) -> int:
         return len(self.questions)
@@ -135,70 +130,88 @@ class AnswerIndex:
         """The answer for each message, or None when none is close enough and clearly the best."""
         if not messages:
             return []
-        similarities = np.zeros((len(messages), 0))
-        if self.vectors is not None:
-            queries = self.representation.transform(
-                [question_text(m.subject, m.new_text, names_of(m.sender.name)) for m in messages]
-            )
-            product = queries @ self.vectors
-            similarities = product.toarray() if hasattr(product, "toarray") else np.asarray(product)
-        return [self._choose(message, row) for message, row in zip(messages, similarities)]
+        if self.vectors is None:
+            return [None] * len(messages)
+        queries = self._vectors(
+            [question_text(m.subject, m.new_text, names_of(m.sender.name)) for m in messages]
+        )
+        similarities = queries @ self.vectors.T
+        return [self._choose(m, q, row) for m, q, row in zip(messages, queries, similarities)]
 
-    def _choose(self, message: ParsedMessage, row: Any) -> Proposal | None:
+    def _choose(self, message: ParsedMessage, query: Any, row: Any) -> Proposal | None:
         if _DIGEST.search(f"{message.subject}\n{message.new_text}"):
             return None  # a list digest quotes everyone's questions: no answer fits it
-        candidates = self._learned(row) + self._curated(message, row[len(self.questions) :])
-        if not candidates:
-            return None
-        # highest similarity first; on a tie a curated answer first
-        candidates.sort(key=lambda p: (p.similarity, p.kind == "curated"), reverse=True)
-        best = candidates[0]
-        runner_up = next((p.similarity for p in candidates[1:] if _key(p) != _key(best)), 0.0)
-        if best.similarity < self.min_similarity or best.similarity - runner_up < self.margin:
-            return None
-        return best
-
-    def _learned(self, row: Any) -> list[Proposal]:
-        """The two closest learned answers (the best and the runner-up are all a choice needs)."""
-        found: list[Proposal] = []
-        learned = row[: len(self.questions)]
-        closest = (
-            np.argpartition(learned, -CLOSEST)[-CLOSEST:] if len(learned) > CLOSEST else range(len(learned))
-        )
-        for position in sorted(closest, key=lambda p: learned[p], reverse=True):
-            question = self.questions[position]
-            if all(p.answer_id != question.answer_id for p in found):
-                similarity = float(row[position])
-                text = self.answers[question.answer_id]
-                found.append(Proposal("learned", similarity, question.source, question.answer_id, text))
-            if len(found) == 2:
-                break
-        return found
-
-    def _curated(self, message: ParsedMessage, row: Any) -> list[Proposal]:
-        closest: dict[int, float] = {}
-        for (number, _), similarity in zip(self.examples, row):
-            closest[number] = max(closest.get(number, 0.0), float(similarity))
+        learned = len(self.answer_ids)
         own_words = "\n".join(
             line for line in message.new_text.splitlines() if not line.lstrip().startswith(">")
         )
-        found = []
-        for number, fix in enumerate(self.fixes, 1):
-            keyword = next((k for k in fix.keywords if has_phrase(own_words, k)), "")
-            similarity = max(closest.get(number, 0.0), self.min_similarity if keyword else 0.0)
-            if similarity > 0:
-                found.append(
-                    Proposal(
-                        "curated",
-                        similarity,
-                        f"fixes.yaml entry {number}",
-                        number,
-                        fix.answer,
-                        fix.steps,
-                        keyword,
-                    )
-                )
-        return found
+        # highest similarity first; on a tie a curated fix first
+        order = np.lexsort((np.arange(len(row)) < learned, -row))
+        best = int(order[0])
+        lead = row[best] - (row[order[1]] if len(order) > 1 else 0.0)
+        if row[best] >= self.threshold.similarity and lead >= self.threshold.margin:
+            if best < learned:
+                return self._learned(best, query, row[best])
+            return self._curated(best - learned, row, own_words)
+        for number, fix in enumerate(self.fixes):  # no answer clearly closer: the team's keyword rules
+            if any(has_phrase(own_words, keyword) for keyword in fix.keywords):
+                return self._curated(number, row, own_words)
+        return None
+
+    def _learned(self, column: int, query: Any, similarity: float) -> Proposal:
+        askings = np.flatnonzero(self.owner == column)
+        closest = askings[int(np.argmax(self.question_vectors[askings] @ query))]
+        answer_id = self.answer_ids[column]
+        source = self.questions[closest].source
+        return Proposal("learned", float(similarity), source, answer_id, self.answers[answer_id])
+
+    def _curated(self, number: int, row: Any, own_words: str) -> Proposal:
+        fix = self.fixes[number]
+        keyword = next((k for k in fix.keywords if has_phrase(own_words, k)), "")
+        similarity = float(row[len(self.answer_ids) + number])
+        return Proposal(
+            "curated",
+            similarity,
+            f"fixes.yaml entry {number + 1}",
+            number + 1,
+            fix.answer,
+            fix.steps,
+            keyword,
+        )
+
+    def _held_out(
+        self, sums: Any, counts: Any, answer_texts: Any, precision: float, fallback: Threshold
+    ) -> Threshold:
+        """Each past question offered to the bank without itself: its answer is then the mean of
+        the other askings plus its text, or gone when it was the only asking."""
+        best, runner_up, right = [], [], []
+        for start in range(0, len(self.questions), _CHUNK):
+            rows = slice(start, start + _CHUNK)
+            vectors, owner = self.question_vectors[rows], self.owner[rows]
+            scores = vectors @ self.vectors.T
+            rest = sums[owner] - vectors + (counts[owner] - 1)[:, None] * answer_texts[owner]
+            own = np.einsum("ij,ij->i", vectors, _unit(rest))
+            scores[np.arange(len(owner)), owner] = np.where(counts[owner] > 1, own, -np.inf)
+            top = (
+                np.argsort(-scores, axis=1)[:, :2] if scores.shape[1] > 1 else np.zeros((len(owner), 1), int)
+            )
+            picked = np.take_along_axis(scores, top, axis=1)
+            best.append(picked[:, 0])
+            runner_up.append(picked[:, 1] if picked.shape[1] > 1 else np.zeros(len(owner)))
+            right.append(top[:, 0] == owner)
+        return choose(
+            np.concatenate(best), np.concatenate(runner_up), np.concatenate(right), precision, fallback
+        )
+
+    def _fix_vector(self, fix: Fix) -> Any:
+        examples = self._vectors(list(fix.examples)).sum(axis=0) if fix.examples else 0.0
+        text = self._vectors([" ".join((*fix.keywords, fix.text))])[0]
+        return (examples + max(len(fix.examples), 1) * text)[None, :]
+
+    def _vectors(self, texts: list[str]) -> Any:
+        if not texts:
+            return np.zeros((0, self.width), dtype=np.float32)
+        return np.asarray(self.representation.transform(texts), dtype=np.float32)
 
 
 def has_phrase(text: str, phrase: str) -> bool:
@@ -211,5 +224,6 @@ def has_phrase(text: str, phrase: str) -> bool:
     )
 
 
-def _key(proposal: Proposal) -> tuple[str, int | None]:
-    return proposal.kind, proposal.answer_id
+def _unit(vectors: Any) -> Any:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-9)
