@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from tests.conftest import REPO
-from triage.adapters.word_vectors import RareWordVectors
+from triage.adapters.word_vectors import MeanWordVectors, RareWordVectors
 from triage.domain import Cursor, MessageRef
 from triage.mail.parsing import parse
 from triage.mail.quoting import ReplyParts, quoted_question, split_reply
@@ -228,3 +228,19 @@ def test_drafts_that_carried_an_answer_are_followed_to_the_reply_sent(
         (4, f"Hi Bob,\n\n{RESET}", f"Hi Bob,\n\n{RESET} Sorted!")
     ]
     assert store.find("<k@x>")[0].answer_note == "learned answer 4 from <a@x>, similarity 0.81"
+
+
+def test_in_the_banks_vectors_a_word_rare_among_its_questions_weighs_more() -> None:
+    bank = [
+        "Where is my order? My order has not arrived",
+        "My order arrived damaged, my order is broken",
+        "Can I pay the deposit for a rental by card?",
+    ]
+    vectors = RareWordVectors()
+    vectors.fit(bank)
+    rows = vectors.transform(bank)
+    assert np.allclose(np.linalg.norm(rows, axis=1), 1.0, atol=1e-5)
+    (rare,) = vectors.transform(["my order deposit"]) @ rows.T
+    assert int(np.argmax(rare)) == 2  # "deposit", in one question, says more than "my order", in two
+    (plain,) = MeanWordVectors().transform(["my order deposit"]) @ MeanWordVectors().transform(bank).T
+    assert int(np.argmax(plain)) == 0  # the classifier's plain mean goes by "my order"

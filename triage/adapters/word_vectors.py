@@ -4,7 +4,8 @@ WordLlama (MIT) ships its 256-dimension vectors and its tokenizer inside its whe
 loader looks for them in the wrong folder and then downloads. triage reads the two files
 straight from the installed package instead (safetensors and tokenizers, WordLlama's own
 dependencies): never a request to the network, and none of the 27 MB the rest of WordLlama's
-modules cost a process. A missing file is an error.
+modules cost a process. A missing file is an error. The classifier averages them
+(`MeanWordVectors`); the answer bank weights each word by its rarity first (`RareWordVectors`).
 """
 
 from __future__ import annotations
