@@ -302,6 +302,7 @@ def test_a_short_message_is_told_back_in_our_words_by_rule() -> None:
     # what speaks to us or asks something stays the customer's words: a rule could change its meaning
     assert in_our_words("You've taken my gym membership twice.") is None
     assert in_our_words("Where do I find my PIN?") is None
+    assert in_our_words("I stupidly pressed continue.") is None  # their self-reproach is not ours to repeat
 
 
 def test_template_looking_text_after_a_greeting_is_kept_as_text() -> None:

@@ -23,7 +23,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from triage.domain import Action, Decision, Draft, Label, ParsedMessage
 from triage.metrics.business_hours import BusinessHours
 from triage.replies.facts import find_numbers, find_phones
-from triage.replies.restating import in_our_words, restate, topic
+from triage.replies.restating import clean_subject, in_our_words, restate, topic
 
 TEMPLATE_SUFFIX = ".txt.j2"
 TEMPLATE_NAMES = ("complaint", "small_fix", "escalation", "needs_review", "holding")
@@ -40,7 +40,6 @@ FORBIDDEN_PHRASES = (
     "that's not our problem",
     "you should have",
 )
-_REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv)\s*:\s*)+", re.IGNORECASE)
 MAX_REFERENCES = 20
 MAX_NAMED_NUMBERS = 2  # "with the details you sent (order HH-450877)": no more than two
 _ABOUT_AN_ORDER = re.compile(r"\b(?:order(?:ed)?|deliver\w*|parcel|item|purchase|bought)\b", re.IGNORECASE)
@@ -159,8 +158,6 @@ def find_fix(message: ParsedMessage, fixes: Sequence[Fix]) -> tuple[str, ...]:
     return ()
 
 
-def clean_subject(subject: str) -> str:
-    return _REPLY_PREFIX.sub("", _single_line(subject)).strip()
 
 
 def draft_message_id(key: str, team_address: str) -> str:

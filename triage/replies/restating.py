@@ -48,6 +48,7 @@ _METADATA = re.compile(
     r"\s*:",
     re.IGNORECASE,
 )
+_REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|fw|fwd)\s*:\s*)+", re.IGNORECASE)
 _HANDLE = re.compile(r"(?<![\w@])@\w{1,30}")
 _HASHTAG = re.compile(r"(?<![\w&#])#(?=[A-Za-z])\w+")
 _URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"'()]+", re.IGNORECASE)
@@ -78,6 +79,9 @@ _REQUEST = re.compile(
     r"\?|(?:^|[.!]\s+)(?:please|can|could|would|will|how|where|when|what|why|which|who|do|does|did|is|are|"
     r"refund|sort|stop|fix|tell|send|let)\b",
     re.IGNORECASE,
+)
+_SELF_BLAME = re.compile(
+    r"\b(?:stupid\w*|idiot\w*|silly|foolish\w*|dumb|my (?:own )?(?:fault|mistake))\b", re.I
 )
 _FEELING_ONLY = re.compile(
     r"^(?:(?:this is|that's|it's|i am|i'm|we are|we're|honestly|pretty|really|so|very|absolutely|"
@@ -148,11 +152,9 @@ def in_our_words(problem: str) -> str | None:
     ("you", "your") or asks something stays the customer's own words (None), since turning it
     by rule could change what they meant.
     """
-    if (
-        not problem
-        or _REQUEST.search(problem)
-        or re.search(r"\b(?:you|your|yours|yourself)\b", problem, re.I)
-    ):
+    if not problem or _REQUEST.search(problem) or _SELF_BLAME.search(problem):
+        return None  # "you stupidly pressed continue" would blame them in our voice
+    if re.search(r"\b(?:you|your|yours|yourself)\b", problem, re.IGNORECASE):
         return None
     turned = _PRONOUNS.sub(lambda m: _TURNED[m.group(0).lower().replace("’", "'")], problem)
     turned = re.sub(r"([.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), turned)
@@ -167,7 +169,7 @@ def topic(subject: str, new_text: str, sender_name: str = "") -> str:
 
     The phrase is the first clause of the problem sentence, ending at a word boundary.
     """
-    subject = " ".join(re.sub(r"^\s*((re|aw|sv|fw|fwd)\s*:\s*)+", "", subject, flags=re.I).split())
+    subject = clean_subject(subject)
     if subject and not _GENERIC_SUBJECT.match(subject):
         return subject
     sentences = problem_sentences(new_text, sender_name)
@@ -181,6 +183,11 @@ def topic(subject: str, new_text: str, sender_name: str = "") -> str:
         while words and words[-1].lower() in _DANGLING:
             words.pop()
     return " ".join(words)
+
+
+def clean_subject(subject: str) -> str:
+    """The subject on one line, without "Re:", "AW:", "SV:" or "Fwd:" prefixes."""
+    return _REPLY_PREFIX.sub("", " ".join(subject.split())).strip()
 
 
 def _body_lines(new_text: str, sender_name: str) -> list[str]:
