@@ -158,8 +158,6 @@ def find_fix(message: ParsedMessage, fixes: Sequence[Fix]) -> tuple[str, ...]:
     return ()
 
 
-
-
 def draft_message_id(key: str, team_address: str) -> str:
     """Stable per original message: the same message always gets the same draft id."""
     digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:24]
