@@ -150,9 +150,7 @@ class Decision:
     template: str | None = None  # template name when a draft is planned
     owner: Owner | None = None  # for complaints and escalations: who owns it until it is solved
     reply_within_hours: float | None = None  # the route's promise for an escalation, else the class's
-    first_steps: tuple[
-        str, ...
-    ] = ()  # what the customer must do at once (freeze the card), whatever the class
+    first_steps: tuple[str, ...] = ()  # what the customer must do at once, whatever the class
 
     @property
     def label(self) -> Label | None:
