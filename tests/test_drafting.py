@@ -15,7 +15,8 @@ from triage.app.engine import read_fixes, read_templates
 from triage.domain import LABELS, Action, Classification, Decision, Label, Owner
 from triage.mail.parsing import parse
 from triage.metrics.business_hours import BusinessHours
-from triage.replies.drafting import FORBIDDEN_PHRASES, TEMPLATE_NAMES, Drafter, DraftSettings, restate
+from triage.replies.drafting import FORBIDDEN_PHRASES, TEMPLATE_NAMES, Drafter, DraftSettings
+from triage.replies.restating import in_our_words, restate, topic
 from triage.replies.retrieval import AnswerIndex
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
@@ -43,12 +44,14 @@ def message(
     ).encode()
 
 
-def draft_for(data: bytes, label: str | None) -> tuple[str, email.message.EmailMessage]:
+def draft_for(
+    data: bytes, label: str | None, guess: Label = Label.COMPLAINT, first_steps: tuple[str, ...] = ()
+) -> tuple[str, email.message.EmailMessage]:
     drafter = Drafter(read_templates(TEMPLATES), SETTINGS)
     parsed = parse(data, NOW)
     if label is None:
         decision = Decision(
-            Action.REVIEW, "unsure", Classification(Label.COMPLAINT, 0.4, "v"), "needs_review"
+            Action.REVIEW, "unsure", Classification(guess, 0.4, "v"), "needs_review", first_steps=first_steps
         )
     else:
         decision = Decision(Action.DRAFT, "model", Classification(Label(label), 0.9, "v"), label)
@@ -73,7 +76,7 @@ def test_a_complaint_draft_follows_the_service_rules() -> None:
     assert body.startswith("Dear Jane,")
     assert "I am sorry" in body
     assert "Thank you for bringing this to my attention" in body
-    assert "My tent arrived with a torn seam." in body  # their problem, in their words
+    assert "As I understand it, your tent arrived with a torn seam." in body  # their problem, in our words
     # 24 hours from Friday 09:00 is Saturday, a day off: Friday's close gives the team its working day
     assert "you will hear back from me by 17:00 (Europe/London) on Friday 20 November" in body
     assert "May I go ahead" in body  # permission to proceed
@@ -120,9 +123,12 @@ def test_curated_keywords_match_whole_words_in_the_new_text_only(subject: str, t
 
 
 def test_a_needs_review_draft_makes_no_class_specific_promise() -> None:
-    body, _ = draft_for(message(), None)
-    assert "owns it" not in body and "I am sorry" not in body
-    assert "You will hear back from us by" in body
+    for guess in Label:
+        body, _ = draft_for(message(), None, guess)
+        assert "owns it" not in body and "Here is my plan" not in body and "May I go ahead" not in body
+        assert "You will hear back from us by" in body
+    body, _ = draft_for(message(), None, Label.SMALL_FIX)
+    assert "I am sorry" not in body  # a question the model was unsure of gets no apology
 
 
 def test_greets_neutrally_when_the_name_is_unknown() -> None:
@@ -181,7 +187,7 @@ def test_restate_drops_the_greeting_and_keeps_their_words() -> None:
     assert restate("Hello there,\n\nThe app crashes when I pay. It has done so since Monday.") == (
         "The app crashes when I pay. It has done so since Monday."
     )
-    assert len(restate("word " * 500)) <= 250
+    assert len(restate("word " * 500)) <= 410
 
 
 def test_an_escalation_draft_names_the_routes_owner_and_promise() -> None:
@@ -252,3 +258,207 @@ def test_a_promise_inside_working_hours_is_the_target_itself() -> None:
     tuesday_ten = datetime(2026, 11, 17, 10, 0, tzinfo=UTC)
     assert promise_in("escalation", tuesday_ten) == "14:00 (Europe/London) on Tuesday 17 November"
     assert promise_in("complaint", tuesday_ten) == "10:00 (Europe/London) on Wednesday 18 November"
+
+
+# ---- issue 15: drafts a reviewer sends in under a minute -------------------------------------------
+# Each defect the blind review found has a test below that reproduces it.
+
+FORMAL = (
+    "Dear Customer Support Team,\n\nI hope this message finds you well. I am writing regarding my recent"
+    " order HH-449588, the Alder dining table, which was delivered on Saturday.\n\nWhen we unwrapped it we"
+    " found a deep scratch across the tabletop, and one corner is chipped.\n\nThank you in advance for your"
+    " assistance.\n\nKind regards,\nPatricia Morgan-Reid"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "kept", "dropped"),
+    [
+        (
+            FORMAL,
+            "found a deep scratch across the tabletop",
+            ["Dear", "I hope this", "Kind regards", "Patricia"],
+        ),
+        (
+            "Dear <Agent name>,\n\nMy new card has no PIN letter. Where do I find it?\n\nKind regards,\nKwame"
+            " Asante\nTel: 01423 555 018",
+            "My new card has no PIN letter.",
+            ["<Agent name>", "Kwame", "01423"],
+        ),
+        (
+            "@PennywiseHelp lost my card in the field and my phone's on 3%!!! what do i do #festivalseason"
+            " https://t.example/x",
+            "lost my card in the field",
+            ["@PennywiseHelp", "#festivalseason", "https://", "!!!"],
+        ),
+        (
+            "Dear [Support Agent],\n\nHow do I change our year end?\n\nThanks,\nPaul",
+            "How do I change",
+            ["[Support"],
+        ),
+        (
+            "This is ridiculous. You've taken my gym membership twice this month. Sort it out.\n\nGary",
+            "You've taken my gym membership twice this month.",
+            ["ridiculous", "Sort it out", "Gary"],
+        ),
+    ],
+    ids=[
+        "greeting-pleasantries-signature",
+        "placeholder-signature",
+        "handle-hashtag-url",
+        "bracket",
+        "feeling",
+    ],
+)
+def test_the_restatement_names_the_problem_not_the_wrapping(text: str, kept: str, dropped: list[str]) -> None:
+    restated = restate(text, "Patricia Morgan-Reid" if "Patricia" in text else "Kwame Asante")
+    assert kept in restated
+    for wrapping in dropped:
+        assert wrapping not in restated
+    assert restated[-1] in ".?!" or restated.endswith("do i do")  # whole sentences, never cut mid-way
+
+
+def test_the_restatement_keeps_at_most_two_sentences_whole() -> None:
+    text = " ".join(f"My order {n} arrived broken and the box was wet." for n in range(1, 9))
+    restated = restate(text)
+    assert restated.count(".") == 2 and restated.endswith(".")
+
+
+def test_a_short_message_is_told_back_in_our_words_by_rule() -> None:
+    assert in_our_words(restate("Hi,\nI was charged twice for order 1042.\nThanks,\nJo")) == (
+        "you were charged twice for order 1042."
+    )
+    assert in_our_words("We moved house and my card still shows our old address.") == (
+        "you moved house and your card still shows your old address."
+    )
+    # what speaks to us or asks something stays the customer's words: a rule could change its meaning
+    assert in_our_words("You've taken my gym membership twice.") is None
+    assert in_our_words("Where do I find my PIN?") is None
+    assert in_our_words("I stupidly pressed continue.") is None  # their self-reproach is not ours to repeat
+
+
+def test_template_looking_text_after_a_greeting_is_kept_as_text() -> None:
+    # found by the Hypothesis test in test_hostile_input.py: "hi {{ 7*7 }}" was dropped as a greeting
+    assert restate("hi {{ 7*7 }}") == "{{ 7*7 }}"
+    body, _ = draft_for(message("hi {{ 7*7 }} {% for x in range(3) %}boom{% endfor %}"), "complaint")
+    assert "{{ 7*7 }}" in body and "{% for x in range(3) %}boom{% endfor %}" in body and "49" not in body
+
+
+@pytest.mark.parametrize(
+    ("subject", "body", "expected"),
+    [
+        ("Re: RE: Broken tent", "It tore.", "Broken tent"),
+        ("", FORMAL, "When we unwrapped it we found a deep scratch across the tabletop"),
+        ("", "hi, new card came this morning but there's no PIN letter with it?? where do i find it", None),
+        ("Help", "My parcel never arrived and the tracking page says delivered.", "My parcel never arrived"),
+    ],
+    ids=["subject", "no-subject-formal", "no-subject-chat", "generic-subject"],
+)
+def test_the_topic_phrase_reads(subject: str, body: str, expected: str | None) -> None:
+    phrase = topic(subject, body, "Patricia Morgan-Reid")
+    if expected is not None:
+        assert phrase == expected
+    assert not phrase.lower().startswith(("re:", "dear", "hi", "hello", "i hope"))
+    assert len(phrase.split()) <= 12 and phrase.split()[-1].lower() not in ("the", "a", "to", "and", "my")
+    assert phrase in body or phrase == subject.removeprefix("Re: RE: ")  # their words, whole words
+
+
+def test_a_needs_review_draft_restates_and_asks_the_one_question_a_reviewer_would_ask() -> None:
+    body, _ = draft_for(
+        message("My chair was delivered with a wobbly leg.", subject=""), None, Label.SMALL_FIX
+    )
+    assert "As I understand it, your chair was delivered with a wobbly leg." in body
+    assert "Could you send me the order number" in body
+    body, _ = draft_for(
+        message("Order NW-1042 was delivered with a wobbly leg.", subject=""), None, Label.SMALL_FIX
+    )
+    assert "order number" not in body  # given already: not asked again
+
+
+MUGGED = "I was mugged and everything taken. What do I do to protect my account?"
+SAFETY = ("Freeze your card now in the app: Cards > Freeze.", "Or call us on 0800 555 0199, day or night.")
+
+
+@pytest.mark.parametrize("label", [None, "small_fix", "complaint", "escalation"])
+def test_safety_first_steps_go_into_every_draft_whose_text_matches(label: str | None) -> None:
+    from triage.judgement.classifier import Rules
+    from triage.judgement.decisions import Policy, decide
+    from triage.judgement.routing import FirstSteps, Route, Topic
+
+    policy = Policy(
+        frozenset({"support@northwind.example"}),
+        Rules(),
+        threshold=0.5,
+        needs_review_draft=True,
+        routes=(Route("fraud", Owner("Nadia Okoro"), keywords=("mugged",), first_steps=SAFETY[1:]),),
+        default_route=Route("default", Owner("Dana Reyes")),
+        first_steps=(FirstSteps(Topic(keywords=("stolen", "mugged")), SAFETY[:1]),),
+    )
+    guess = Classification(Label(label) if label else Label.COMPLAINT, 0.9 if label else 0.3, "v")
+    decision = decide(parse(message(MUGGED, subject=""), NOW), guess, policy)
+    assert decision.first_steps == SAFETY  # the topic's, then the route's: by text, whatever the class
+    body = (
+        Drafter(read_templates(TEMPLATES), SETTINGS)
+        .render(parse(message(MUGGED), NOW), decision, "k", NOW)
+        .body
+    )
+    assert "Before anything else, please do this now:\n\n  - Freeze your card now" in body
+    assert body.index("Freeze your card") < body.index("hear back" if label != "escalation" else "owns it")
+    calm = decide(parse(message("How do I reset my password?"), NOW), guess, policy)
+    assert calm.first_steps == ()
+
+
+def test_an_escalation_does_not_ask_for_a_phone_number_it_was_given() -> None:
+    body, _ = draft_for(
+        message("Someone changed my email. My phone number is 07700 900461 if it's easier to call."),
+        "escalation",
+    )
+    assert "07700 900461" in body and "reply with a number" not in body
+    body, _ = draft_for(message("Two payments on account 31847260 I never made."), "escalation")
+    assert "reply with a number" in body  # an account number is not a phone number
+    assert "31847260" not in body.split("owns it")[1]
+
+
+def test_an_escalation_names_the_order_it_was_given() -> None:
+    body, _ = draft_for(message("The lamp from order HH-450877 sparked.", subject="Lamp"), "escalation")
+    assert "with the details you sent (order HH-450877), to Dana Reyes" in body
+
+
+SEED_PHRASES = {
+    "complaint": (
+        "I am sorry",
+        "Thank you for bringing this to my attention",
+        "May I go ahead",
+        "how we handled",
+    ),
+    "escalation": ("I am sorry", "Dana Reyes, customer care lead", "owns it", "You will hear from us by"),
+    "small_fix": ("Here is how to sort this out right now", "Did this solve it for you?"),
+    "needs_review": ("Thank you for your message about", "You will hear back from us by"),
+    "holding": ("I am sorry that this is taking longer", "You will hear from us by"),
+}
+NEVER_IN = {
+    "needs_review": ("owns it", "Here is my plan"),
+    "small_fix": ("owns it",),
+    "complaint": ("owns it",),
+}
+
+
+@pytest.mark.parametrize("template", TEMPLATE_NAMES)
+@pytest.mark.parametrize("label", [*LABELS, None])
+@pytest.mark.parametrize("text", [MUGGED, FORMAL, "charged twice?? @brand #fail"])
+def test_every_template_and_class_carries_the_seeds_phrases_and_none_forbidden(
+    template: str, label: str | None, text: str
+) -> None:
+    drafter = Drafter(read_templates(TEMPLATES), SETTINGS)
+    classification = Classification(Label(label), 0.9, "v") if label else None
+    action = Action.REVIEW if template == "needs_review" else Action.DRAFT
+    decision = Decision(action, "m", classification, template, first_steps=SAFETY if text == MUGGED else ())
+    body = drafter.render(parse(message(text), NOW), decision, "k", NOW).body
+    lowered = body.lower().replace("’", "'")
+    for phrase in SEED_PHRASES[template]:
+        assert phrase in body
+    for phrase in (*FORBIDDEN_PHRASES, *NEVER_IN.get(template, ())):
+        assert phrase.lower() not in lowered
+    assert "{{" not in body.replace("{{ 7", "") and "[reviewer" not in body or template == "small_fix"
+    if text == MUGGED:
+        assert SAFETY[0] in body or template == "holding"

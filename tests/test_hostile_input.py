@@ -337,7 +337,7 @@ def test_bogus_body_charsets_keep_the_customers_words(
     message = parsed(customer(*extra, body=body))
     if reads_ascii_as_ascii(charset):  # a real charset that is not ASCII-compatible gives what it says
         assert words.decode() in message.text
-        assert words.decode() in shipped.draft(message).body
+        assert "order NW-1 arrived broken" in shipped.draft(message).body  # told back: "your order ..."
 
 
 def reads_ascii_as_ascii(charset: str) -> bool:
@@ -613,14 +613,16 @@ plain_word = st.text(alphabet="abcdefghijXYZ", min_size=1, max_size=8)
     subject=st.lists(st.one_of(st.sampled_from(TEMPLATE_ATTACKS), plain_word), min_size=1, max_size=4),
 )
 @example(body=["{{ 7*7 }}", "{% for x in range(3) %}boom{% endfor %}"], subject=["{{ ''.__class__ }}"])
-@example(body=["hi", "{{ 7*7 }}"], subject=["{{ 7*7 }}"])  # one line that opens like a greeting
+@example(body=["hi", "{{ 7*7 }}"], subject=["hi", "{{ 7*7 }}"])  # once dropped whole as a greeting
 def test_template_syntax_from_the_customer_is_printed_literally_never_run(
     shipped: Shipped, body: list[str], subject: list[str]
 ) -> None:
     body_text, subject_text = " ".join(" ".join(body).split()), " ".join(" ".join(subject).split())
     message = parsed(customer(("Subject", subject_text.encode()), body=body_text.encode() + b"\r\n"))
     complaint, review = shipped.draft(message, "complaint"), shipped.draft(message, "needs_review")
-    assert body_text in complaint.body  # the complaint restates their problem in their words
+    for piece in body:  # a greeting ("hi") may go; what looks like a template is their text, shown as is
+        if piece in TEMPLATE_ATTACKS:
+            assert piece in complaint.body and piece in review.body  # both restate their problem
     assert subject_text in review.body  # the acknowledgement names their subject
     for draft in (complaint, review):
         assert read_draft(draft)["Subject"] == f"Re: {subject_text}"
@@ -681,7 +683,9 @@ def test_an_html_body_becomes_a_plain_text_draft_without_its_script(
 def test_markup_in_a_plain_text_body_is_shown_as_written(shipped: Shipped, script: str) -> None:
     text = f"My order broke <script>{script}</script> <b>help</b> &amp;"
     draft = shipped.draft(parsed(customer(body=text.encode() + b"\r\n")))
-    assert text in draft.body  # not escaped to &lt;: a plain-text draft is never rendered as HTML
+    # not escaped to &lt;: a plain-text draft is never rendered as HTML (links are left out of a restatement)
+    assert "order broke <script>" in draft.body and "</script> <b>help</b> &amp;" in draft.body
+    assert "&lt;" not in draft.body
     assert read_draft(draft).get_content_type() == "text/plain"
 
 

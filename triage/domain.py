@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -70,7 +71,7 @@ class Address:
     @property
     def first_name(self) -> str:
         """The first word of the display name when it looks like a given name."""
-        name = self.name.strip().strip("\"'")
+        name = re.sub(r"\s*\(@\w+\)", "", self.name).strip().strip("\"'")  # "Jess (@jessontour)"
         if not name or "@" in name:
             return ""
         if "," in name:  # "Doe, Jane"
@@ -149,6 +150,7 @@ class Decision:
     template: str | None = None  # template name when a draft is planned
     owner: Owner | None = None  # for complaints and escalations: who owns it until it is solved
     reply_within_hours: float | None = None  # the route's promise for an escalation, else the class's
+    first_steps: tuple[str, ...] = ()  # what the customer must do at once, whatever the class
 
     @property
     def label(self) -> Label | None:

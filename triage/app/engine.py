@@ -24,7 +24,7 @@ from triage.errors import ConfigError
 from triage.judgement.classifier import Classifier, Rules
 from triage.judgement.decisions import Policy
 from triage.judgement.evaluation import threshold_for_precision
-from triage.judgement.routing import Route
+from triage.judgement.routing import FirstSteps, Route, Topic
 from triage.metrics.business_hours import BusinessHours
 from triage.pipeline.answers import AnswerBook
 from triage.pipeline.engine import Engine, FollowUp
@@ -177,8 +177,13 @@ def build_policy(
                 r.reply_within_hours,
                 tuple(r.patterns),
                 tuple(r.labels),
+                tuple(r.first_steps),
             )
             for r in s.routing.routes
+        ),
+        first_steps=tuple(
+            FirstSteps(Topic(tuple(t.keywords), (), tuple(t.patterns)), tuple(t.steps))
+            for t in s.drafting.first_steps
         ),
         default_route=Route(
             "default",

@@ -81,6 +81,26 @@ class RuleSettings(_Section):
     vip_domains: list[str] = []
 
 
+def _compiling(patterns: list[str]) -> list[str]:
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"regular expressions; {pattern!r}: {exc}") from None
+    return patterns
+
+
+class FirstStepsSettings(_Section):
+    keywords: list[str] = []
+    patterns: list[str] = []
+    steps: Annotated[list[str], Field(min_length=1)]
+
+    @field_validator("patterns")
+    @classmethod
+    def _compiles(cls, value: list[str]) -> list[str]:
+        return _compiling(value)
+
+
 class DraftingSettings(_Section):
     templates_dir: Path = Path("templates")
     reply_within_hours: dict[str, Annotated[float, Field(gt=0)]] = {
@@ -90,6 +110,7 @@ class DraftingSettings(_Section):
         "needs_review": 24.0,
     }
     escalation_owner: str = "our support lead"
+    first_steps: list[FirstStepsSettings] = []  # safety-first steps by topic, in every matching draft
 
     @field_validator("reply_within_hours")
     @classmethod
@@ -121,16 +142,12 @@ class RouteSettings(_Section):
     patterns: list[str] = []
     labels: list[Literal["complaint", "escalation"]] = ["complaint", "escalation"]
     reply_within_hours: Annotated[float, Field(gt=0)] | None = None
+    first_steps: list[str] = []  # go first into every draft whose text matches the route's topic
 
     @field_validator("patterns")
     @classmethod
     def _compiles(cls, value: list[str]) -> list[str]:
-        for pattern in value:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"regular expressions; {pattern!r}: {exc}") from None
-        return value
+        return _compiling(value)
 
 
 class RoutingSettings(_Section):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import quopri
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.header import Header
@@ -20,8 +20,10 @@ from zoneinfo import ZoneInfo
 from jinja2 import StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from triage.domain import Action, Decision, Draft, ParsedMessage
+from triage.domain import Action, Decision, Draft, Label, ParsedMessage
 from triage.metrics.business_hours import BusinessHours
+from triage.replies.facts import find_numbers, find_phones
+from triage.replies.restating import clean_subject, in_our_words, restate, topic
 from triage.replies.retrieval import Proposal
 
 TEMPLATE_SUFFIX = ".txt.j2"
@@ -39,14 +41,17 @@ FORBIDDEN_PHRASES = (
     "that's not our problem",
     "you should have",
 )
-_GREETING = re.compile(
-    r"^\s*(hi|hello|hey|dear|good (morning|afternoon|evening)|greetings|to whom it may concern)\b[^\n]*$",
+MAX_REFERENCES = 20
+MAX_NAMED_NUMBERS = 2  # "with the details you sent (order HH-450877)": no more than two
+_ABOUT_AN_ORDER = re.compile(r"\b(?:order(?:ed)?|deliver\w*|parcel|item|purchase|bought)\b", re.IGNORECASE)
+_ABOUT_A_PAYMENT = re.compile(
+    r"\b(?:payment|paid|charged?|transaction|transfer|debit|refund)\b", re.IGNORECASE
+)
+_AMOUNT = re.compile(r"[£$€]\s?\d|\b\d+[.,]\d\d\b|\b\d+ ?(?:eur|usd|gbp|pounds|euros|dollars)\b", re.I)
+_ASKS = re.compile(
+    r"\?|\b(?:please|can you|could you|let me know|i want|i need|i would like|i'd like|grateful|wondering)\b",
     re.IGNORECASE,
 )
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
-_REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv)\s*:\s*)+", re.IGNORECASE)
-MAX_RESTATED = 240
-MAX_REFERENCES = 20
 
 
 @dataclass(frozen=True)
@@ -100,16 +105,30 @@ class Drafter:
     def context(
         self, message: ParsedMessage, decision: Decision, now: datetime, answer: Proposal | None = None
     ) -> dict[str, object]:
+        """What a template may use; customer text only ever arrives here as values."""
         s = self.settings
         hours = self.reply_within(decision)
         zone = s.working_hours.timezone
         reply_by = self.reply_by(decision, now).astimezone(ZoneInfo(zone))
+        restated = restate(message.new_text, message.sender.name)
+        ours = in_our_words(restated)
+        numbers = find_numbers(f"{message.subject}\n{message.new_text}")
+        phones = find_phones(message.new_text)
+        escalation = decision.label is Label.ESCALATION
         return {
             "first_name": message.sender.first_name,
             "subject": clean_subject(message.subject),
-            "problem": restate(message.new_text),
-            "answer": answer.text if answer else "",
-            "fix_steps": list(answer.steps) if answer else [],
+            "topic": topic(message.subject, message.new_text, message.sender.name),
+            "problem": ours or restated,  # in our words when a rule can say it so, else theirs
+            "problem_quoted": ours is None,
+            "first_steps": list(decision.first_steps),
+            "phone": phones[0] if phones else "",
+            "references": " and ".join(numbers[:MAX_NAMED_NUMBERS]),
+            "question": clarifying_question(message, numbers),
+            "apology": decision.label in (Label.COMPLAINT, Label.ESCALATION) or bool(decision.first_steps),
+            # an escalation guessed is never answered with a how-to, even when a known answer matches
+            "answer": answer.text if answer and not escalation else "",
+            "fix_steps": list(answer.steps) if answer and not escalation else [],
             "reply_by": f"{reply_by:%H:%M} ({zone}) on {reply_by:%A %-d %B}",
             "reply_within_hours": int(hours) if float(hours).is_integer() else hours,
             "owner": decision.owner.describe() if decision.owner else s.escalation_owner,
@@ -119,25 +138,20 @@ class Drafter:
         }
 
 
-def restate(new_text: str) -> str:
-    """The customer's problem in their own words: the opening sentences, greeting dropped."""
-    lines = [line for line in new_text.splitlines() if line.strip()]
-    while len(lines) > 1 and _GREETING.match(lines[0]) and len(lines[0]) < 60:
-        lines = lines[1:]  # a greeting line with nothing after it is all they wrote: it stays
-    text = " ".join(" ".join(lines).split())
-    sentences = _SENTENCE.split(text)
-    restated = ""
-    for sentence in sentences:
-        if restated and len(restated) + len(sentence) > MAX_RESTATED:
-            break
-        restated = f"{restated} {sentence}".strip()
-    if len(restated) > MAX_RESTATED:
-        restated = restated[:MAX_RESTATED].rsplit(" ", 1)[0] + " ..."
-    return restated
+def clarifying_question(message: ParsedMessage, numbers: Sequence[str]) -> str:
+    """The one question a reviewer would ask before answering, or "" when nothing is missing.
 
+    Never one the message already answers: an order number or an amount it gives is not asked for.
+    """
+    text = f"{message.subject}\n{message.new_text}"
+    if _ABOUT_AN_ORDER.search(text) and not any(n.startswith(("order", "#")) for n in numbers):
+        return "Could you send me the order number, so that I can find it straight away?"
+    if _ABOUT_A_PAYMENT.search(text) and not _AMOUNT.search(text):
+        return "Could you tell me the date and the amount of the payment, as your statement shows them?"
+    if not _ASKS.search(text):
+        return "So that I get this right first time: what would you like us to do about it?"
+    return ""
 
-def clean_subject(subject: str) -> str:
-    return _REPLY_PREFIX.sub("", _single_line(subject)).strip()
 
 
 def draft_message_id(key: str, team_address: str) -> str:

@@ -88,8 +88,17 @@ def find_phones(text: str) -> tuple[str, ...]:
     found: list[str] = []
     for match in _PHONE.finditer(text):
         candidate = " ".join(match.group(1).split())
+        if candidate.startswith("(") and ")" not in candidate:
+            candidate = candidate[1:]  # "(31847260 instead of ...)": the bracket is the sentence's
         digits = re.sub(r"\D", "", candidate)
-        if 7 <= len(digits) <= 15 and not _looks_like_a_date(candidate) and candidate not in found:
+        # a bare run of digits is an account or order number unless it is dialled like a phone number
+        bare = candidate.isdigit() and not candidate.startswith("0") and len(digits) < 10
+        if (
+            7 <= len(digits) <= 15
+            and not bare
+            and not _looks_like_a_date(candidate)
+            and candidate not in found
+        ):
             found.append(candidate)
     return tuple(found)
 
