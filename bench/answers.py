@@ -2,7 +2,12 @@
 
 A Maildir is built from bench/answers_data.json (written for this project: 46 question types of
 a fictional outdoor shop, each with the team's answer, five past askings worded differently and
-three new ones; 40 questions of unseen types; 25 off-topic messages with short replies). INBOX
+three new ones; 40 questions of unseen types; 25 off-topic messages with short replies). The new
+askings come in two sets, each run on its own mailbox:
+* "natural" (bench/answers_natural.json, four a type): written afterwards by a writer who saw
+  only the types and their answers, never the past askings, told to write as customers do;
+* "reworded" (answers_data.json's own three a type): written beside the past askings and
+  told to avoid their words, the hardest case (a paraphrase with nothing shared). INBOX
 holds the past askings and the off-topic mail, dated weeks ago and before `mailbox.only_since`;
 Sent holds the team's reply to each, personalised (greeting by name, the customer's order,
 amount and date, a sign-off) and quoting the message it answers, as mail clients do. The new
@@ -45,6 +50,7 @@ from triage.replies.answer_text import names_of, question_text  # noqa: E402
 from triage.replies.retrieval import AnswerIndex, PastQuestion  # noqa: E402
 
 DATA = Path(__file__).with_name("answers_data.json")
+NATURAL = Path(__file__).with_name("answers_natural.json")
 TEAM = "Northwind Outfitters Support <support@northwind.example>"
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -144,13 +150,24 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--bank", type=int, default=5000, help="bank entries for the timing")
     parser.add_argument("--no-approaches", action="store_true", help="skip the table of approaches tried")
+    parser.add_argument("--set", choices=("natural", "reworded", "both"), default="both")
     args = parser.parse_args()
     data = json.loads(DATA.read_text(encoding="utf-8"))
-    root = Path(tempfile.mkdtemp(prefix="answers-bench-"))
-    try:
-        return run(root, data, args.bank, not args.no_approaches)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+    natural = {t["id"]: t["new"] for t in json.loads(NATURAL.read_text(encoding="utf-8"))["types"]}
+    sets = {
+        "natural": {**data, "types": [{**t, "new": natural[t["id"]]} for t in data["types"]]},
+        "reworded": data,
+    }
+    chosen = list(sets) if args.set == "both" else [args.set]
+    for number, name in enumerate(chosen):
+        print(f"\n=== new askings: {name} ===")
+        root = Path(tempfile.mkdtemp(prefix="answers-bench-"))
+        try:
+            last = number == len(chosen) - 1
+            run(root, sets[name], args.bank if last else 0, not args.no_approaches)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+    return 0
 
 
 def run(root: Path, data: dict, bank_size: int, tried: bool) -> int:  # type: ignore[type-arg]
@@ -218,7 +235,8 @@ def run(root: Path, data: dict, bank_size: int, tried: bool) -> int:  # type: ig
     print("  " + line("retrieval alone (every asking a small fix)", figures(alone, truth)))
     if tried:
         compare(store, mailbox, past, asked, truth, small_fix)
-    timing(index, asked, bank_size)
+    if bank_size:
+        timing(index, asked, bank_size)
     store.close()
     return 0
 

@@ -140,8 +140,9 @@ def test_a_reply_the_team_sent_becomes_the_next_drafts_answer(
     assert main(["--config", str(config_path), "answers", "--pin", "1"]) == 1  # once is enough
 
 
+@pytest.mark.parametrize("quoting", [True, False], ids=["reply quotes the question", "reply quotes nothing"])
 def test_the_first_start_learns_the_history_already_in_sent(
-    dovecot: Dovecot, imap_user: str, tmp_path: Path, setup: tuple[Path, config_module.Config]
+    dovecot: Dovecot, imap_user: str, tmp_path: Path, setup: tuple[Path, config_module.Config], quoting: bool
 ) -> None:
     config_path, _ = setup
     settings = yaml.safe_load(config_path.read_text())
@@ -152,10 +153,10 @@ def test_the_first_start_learns_the_history_already_in_sent(
     old = question("<old-1@example.org>", "Ann Lee <ann@example.org>", "Gift card",
                    "How do I check my gift card balance?", month_ago)  # fmt: skip
     append(dovecot, imap_user, "INBOX", old, month_ago)
-    quoted = "\n".join(f"> {line}" for line in ["How do I check my gift card balance?"])
+    quote = f"\n\nOn {format_datetime(month_ago)}, Ann Lee <ann@example.org> wrote:\n> How do I check my gift card balance?"
     append(dovecot, imap_user, "Sent", team_reply(
         "Ann Lee <ann@example.org>", "<old-1@example.org>", "Gift card",
-        f"Hi Ann,\n\n{GIFT_CARDS}\n\nBest,\nAlice\n\nOn {format_datetime(month_ago)}, Ann Lee <ann@example.org> wrote:\n{quoted}",
+        f"Hi Ann,\n\n{GIFT_CARDS}\n\nBest,\nAlice{quote if quoting else ''}",
         month_ago + timedelta(hours=1),
     ))  # fmt: skip
     append(dovecot, imap_user, "INBOX", question(

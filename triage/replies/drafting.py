@@ -153,7 +153,6 @@ def clarifying_question(message: ParsedMessage, numbers: Sequence[str]) -> str:
     return ""
 
 
-
 def draft_message_id(key: str, team_address: str) -> str:
     """Stable per original message: the same message always gets the same draft id."""
     digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:24]
