@@ -46,6 +46,17 @@ def test_a_reply_splits_into_greeting_body_and_sign_off() -> None:
     assert split_reply("Hello,\n\nIt is attached.\n\nBen") == ReplyParts("Hello,", "It is attached.", "Ben")
 
 
+def test_a_thank_you_for_getting_in_touch_on_its_own_line_is_frame_not_answer() -> None:
+    parts = split_reply(
+        "Hi Lucy,\n\nThanks for getting in touch, and sorry!\n\nOpen Cards > Show PIN.\n\nBest,\nAmira"
+    )
+    assert parts.body == "Open Cards > Show PIN."  # the draft's template thanks them already
+    assert parts.greeted_names == ("Lucy",)
+    assert split_reply("Hi,\n\nThanks for your patience: it shipped today.").body.startswith(
+        "Thanks for your"
+    )
+
+
 def test_the_question_is_what_the_reply_quotes_without_older_history() -> None:
     gmail = (
         "Hi Jane,\nHere you go.\n\nOn Mon, 2 Nov 2026 at 10:00, Jane Doe <jane@example.org> wrote:\n"

@@ -329,6 +329,20 @@ def test_the_restatement_keeps_at_most_two_sentences_whole() -> None:
     assert restated.count(".") == 2 and restated.endswith(".")
 
 
+@pytest.mark.parametrize(
+    "post",
+    [
+        "Big thanks to @GearShop for delivering my tent to the wrong town. Again. #brilliant",
+        "nothing says premium service like a 2 hour hold queue 🙃",
+        "love that my 'next day' parcel is on day four now 👏👏 #fail",
+    ],
+)
+def test_an_ironic_post_is_not_quoted_back_in_earnest(post: str) -> None:
+    assert restate(post) == ""
+    body, _ = draft_for(message(post), "complaint")
+    assert "As I understand it" not in body and "I am sorry" in body
+
+
 def test_a_short_message_is_told_back_in_our_words_by_rule() -> None:
     assert in_our_words(restate("Hi,\nI was charged twice for order 1042.\nThanks,\nJo")) == (
         "you were charged twice for order 1042."

@@ -33,6 +33,12 @@ _SIGN_OFF = re.compile(
     r"|all the best|best|take care|speak soon|yours(?: sincerely| truly| faithfully)?)\s*[,.!]?\s*$",
     re.IGNORECASE,
 )
+# "Thanks for getting in touch, and sorry you're stuck!": the frame of a reply, not its answer
+_OPENER = re.compile(
+    r"^\s*(?:many )?(?:thanks|thank you)(?: so much| very much)? for (?:getting in touch|reaching out"
+    r"|contacting us|your (?:message|email|e-mail|question|enquiry|inquiry|patience))\b.{0,80}$",
+    re.IGNORECASE,
+)
 _NAME_LINE = re.compile(r"^\s*[A-Z][\w'-]*(?: [A-Z][\w'-]*){0,2}\s*$")
 SIGN_OFF_LINES = 6  # a sign-off starts within the last few lines: name, role, team, phone
 
@@ -61,6 +67,11 @@ def split_reply(text: str) -> ReplyParts:
     match = _GREETING.match(lines[0]) if lines else None
     if match:
         greeting = lines[0].strip()
+        lines = lines[1:]
+    while lines and not lines[0].strip():
+        lines = lines[1:]
+    if len(lines) > 2 and _OPENER.match(lines[0]) and not lines[1].strip():  # a line of its own
+        greeting = f"{greeting}\n\n{lines[0].strip()}".strip()
         lines = lines[1:]
     sign_off = ""
     for index in range(len(lines) - 1, max(len(lines) - 1 - SIGN_OFF_LINES, -1), -1):

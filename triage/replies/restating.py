@@ -90,6 +90,14 @@ _FEELING_ONLY = re.compile(
     r"awful|a joke|sort it out)(?:\s+at all)?[.!]*$",
     re.IGNORECASE,
 )
+# irony: praise for a failure ("huge thanks to @shop for leaving it in the rain 🙃"), told back in
+# earnest, reads as mockery
+_IRONY = re.compile(
+    "[\U0001f643\U0001f644\U0001f612\U0001f44f]|"
+    r"\b(?:nothing says|(?:i |just )?love (?:that|how)|(?:huge|big|massive) thanks to|thanks for nothing"
+    r"|living up to)\b",
+    re.IGNORECASE,
+)
 _NUMBER = re.compile(r"[£$€]\s?\d|\d")
 _CLAUSE = re.compile(r",\s+|\s+[-–—]\s+|;\s+|\s+(?=(?:but|and|because|so|since|although|while|or)\s)")
 
@@ -131,7 +139,10 @@ def _whole_sentences(paragraph: str) -> list[str]:
 
 
 def restate(new_text: str, sender_name: str = "") -> str:
-    """The customer's problem in their words: the most informative one or two sentences, whole."""
+    """The customer's problem in their words: the most informative one or two sentences, whole;
+    nothing from an ironic message (the apology and the plan answer it without quoting it back)."""
+    if _IRONY.search(new_text):
+        return ""
     sentences = problem_sentences(new_text, sender_name)
     if not sentences:
         return ""
