@@ -370,8 +370,13 @@ def test_template_looking_text_after_a_greeting_is_kept_as_text() -> None:
         ("", FORMAL, "When we unwrapped it we found a deep scratch across the tabletop"),
         ("", "hi, new card came this morning but there's no PIN letter with it?? where do i find it", None),
         ("Help", "My parcel never arrived and the tracking page says delivered.", "My parcel never arrived"),
+        (
+            "",
+            "how do I give my accountant access to our books? she runs her own practice, I'd rather not pay",
+            "how do I give my accountant access to our books",
+        ),
     ],
-    ids=["subject", "no-subject-formal", "no-subject-chat", "generic-subject"],
+    ids=["subject", "no-subject-formal", "no-subject-chat", "generic-subject", "a-short-question"],
 )
 def test_the_topic_phrase_reads(subject: str, body: str, expected: str | None) -> None:
     phrase = topic(subject, body, "Patricia Morgan-Reid")

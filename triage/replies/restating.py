@@ -17,6 +17,7 @@ from sentencex import segment
 MAX_RESTATED = 300  # two sentences at most, and never more characters than this unless one is longer
 MAX_SENTENCE = 400  # a single sentence longer than this is cut at a clause boundary
 MAX_TOPIC_WORDS = 12
+_POINTS_BACK = frozenset(("it", "this", "these", "that", "those", "they", "them", "there"))
 
 _GREETING = re.compile(
     r"^\s*(?:(?:hi|hello|hey|hiya|dear|greetings|good (?:morning|afternoon|evening)|to whom it may concern)\b"
@@ -178,7 +179,8 @@ def in_our_words(problem: str) -> str | None:
 def topic(subject: str, new_text: str, sender_name: str = "") -> str:
     """What the message is about, for "your message about ...": the subject, else a short phrase.
 
-    The phrase is the first clause of the problem sentence, ending at a word boundary.
+    The phrase is their first short question, else the first clause of the problem sentence, ending
+    at a word boundary.
     """
     subject = clean_subject(subject)
     if subject and not _GENERIC_SUBJECT.match(subject):
@@ -186,6 +188,11 @@ def topic(subject: str, new_text: str, sender_name: str = "") -> str:
     sentences = problem_sentences(new_text, sender_name)
     if not sentences:
         return subject
+    for sentence in sentences:  # a short question names what they want best: "how do I add a user"
+        words = sentence.text.rstrip(" ?!.").split()
+        asks = sentence.text.rstrip().endswith("?") and 3 <= len(words) <= MAX_TOPIC_WORDS
+        if asks and not _POINTS_BACK.intersection(w.lower() for w in words):  # "does it work?" needs context
+            return " ".join(words)
     first = _shorten(min(sentences, key=lambda s: (-_score(s), s.position)).text)
     clauses = [c for c in _CLAUSE.split(first) if len(c.split()) >= 3] or [first]
     words = clauses[0].rstrip(".!?").split()
