@@ -7,7 +7,9 @@
 
 `bench/review_set/messages.json` holds three mailboxes (a mobile bank, a homeware shop, a B2B
 accounting SaaS), 26 incoming messages each with the class `LABELS.md` gives it and a note on what a
-good reply must do, and 12 past exchanges each (a customer's question and the team's full reply).
+good reply must do, and 45 past exchanges each (a customer's question and the team's full reply: 12 on six
+common topics, and three for each small fix of the set, written by other customers, so that a `--history`
+run is "once the answer bank knows the questions").
 `run` builds a Maildir per mailbox beside its config (`bench/review_set/<mailbox>.yaml`: team, working
 hours, routes and owners), delivers the messages one by one at their arrival times and polls triage
 after each, as the daemon would (a fixed clock: Thursday 10 April 2025, London). With `--history` the
@@ -108,7 +110,7 @@ def customer_mail(mailbox: dict[str, Any], message: dict[str, Any], at: datetime
 def history_mail(mailbox: dict[str, Any], index: int, past: dict[str, Any]) -> tuple[bytes, bytes, datetime]:
     """A past question (weeks before the review day) and the team's reply to it, for Sent."""
     domain = mailbox["team_address"].rpartition("@")[2]
-    asked = datetime(2025, 2, 10, 10, 0, tzinfo=LONDON) + timedelta(days=3 * index, hours=index % 5)
+    asked = datetime(2024, 12, 10, 10, 0, tzinfo=LONDON) + timedelta(hours=60 * index + index % 5)  # to 1 April
     question = EmailMessage(policy=email.policy.SMTP)
     question["From"] = formataddr((past["from_name"], past["from_email"]))
     question["To"] = mailbox["team_address"]

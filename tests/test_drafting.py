@@ -10,14 +10,17 @@ from pathlib import Path
 
 import pytest
 
+from triage.adapters.word_vectors import RareWordVectors
 from triage.app.engine import read_fixes, read_templates
 from triage.domain import LABELS, Action, Classification, Decision, Label, Owner
 from triage.mail.parsing import parse
 from triage.metrics.business_hours import BusinessHours
 from triage.replies.drafting import FORBIDDEN_PHRASES, TEMPLATE_NAMES, Drafter, DraftSettings
 from triage.replies.restating import in_our_words, restate, topic
+from triage.replies.retrieval import AnswerIndex
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
+DEMO_TEAM = Path(__file__).parent.parent / "triage" / "demo_mailbox"  # the demo team's fixes.yaml
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 SETTINGS = DraftSettings(
     team_name="Northwind Support",
@@ -26,7 +29,6 @@ SETTINGS = DraftSettings(
     working_hours=BusinessHours("Europe/London"),
     reply_within_hours={"complaint": 24, "small_fix": 24, "escalation": 4, "needs_review": 24},
     escalation_owner="Dana Reyes, customer care lead",
-    fixes=read_fixes(TEMPLATES),
 )
 
 
@@ -54,7 +56,12 @@ def draft_for(
         )
     else:
         decision = Decision(Action.DRAFT, "model", Classification(Label(label), 0.9, "v"), label)
-    draft = drafter.render(parsed, decision, "key-1", NOW)
+    answer = (
+        AnswerIndex([], {}, RareWordVectors(), read_fixes(DEMO_TEAM)).propose([parsed])[0]
+        if label == "small_fix"
+        else None
+    )
+    draft = drafter.render(parsed, decision, "key-1", NOW, answer)
     return draft.body, email.message_from_bytes(draft.data, policy=email.policy.default)
 
 
@@ -85,9 +92,39 @@ def test_an_escalation_draft_names_the_owner_and_when() -> None:
 
 
 def test_a_small_fix_draft_gives_steps_now() -> None:
-    body, _ = draft_for(message("How do I reset my password?", subject="Password"), "small_fix")
+    body, draft = draft_for(message("How do I reset my password?", subject="Password"), "small_fix")
     assert "Forgot password" in body
     assert "1. " in body and "2. " in body
+    assert "curated answer, fixes.yaml entry 1 (keyword 'password'" in draft["X-Triage"]
+
+
+def test_the_shipped_fixes_file_guesses_no_product_steps() -> None:
+    assert read_fixes(TEMPLATES) == ()  # steps are facts about a team's product: each team writes its own
+
+
+def test_a_small_fix_with_no_known_answer_leaves_marked_places_for_the_reviewer() -> None:
+    body, draft = draft_for(
+        message("Can I bring my dog into the Bristol store?", subject="Dogs"), "small_fix"
+    )
+    assert "[reviewer: the first step for the customer]" in body
+    assert draft["X-Triage"] == "draft; review before sending"
+
+
+@pytest.mark.parametrize(
+    ("subject", "text"),
+    [
+        ("Thanks", "I returned from holiday and the boots fit perfectly."),  # "return" is a keyword
+        (
+            "Re: Spring sale",
+            "Which tent do you recommend?\n\n> To unsubscribe from marketing emails, click here",
+        ),
+        ("Outdoor list Digest, Vol 12, Issue 3", "Today's Topics:\n  1. unsubscribe (Sam)\n  2. tents (Ann)"),
+    ],
+    ids=["part of a longer word", "only in quoted text", "a list digest"],
+)
+def test_curated_keywords_match_whole_words_in_the_new_text_only(subject: str, text: str) -> None:
+    body, _ = draft_for(message(text, subject=subject), "small_fix")
+    assert "[reviewer: the first step for the customer]" in body
 
 
 def test_a_needs_review_draft_makes_no_class_specific_promise() -> None:
@@ -292,6 +329,20 @@ def test_the_restatement_keeps_at_most_two_sentences_whole() -> None:
     assert restated.count(".") == 2 and restated.endswith(".")
 
 
+@pytest.mark.parametrize(
+    "post",
+    [
+        "Big thanks to @GearShop for delivering my tent to the wrong town. Again. #brilliant",
+        "nothing says premium service like a 2 hour hold queue 🙃",
+        "love that my 'next day' parcel is on day four now 👏👏 #fail",
+    ],
+)
+def test_an_ironic_post_is_not_quoted_back_in_earnest(post: str) -> None:
+    assert restate(post) == ""
+    body, _ = draft_for(message(post), "complaint")
+    assert "As I understand it" not in body and "I am sorry" in body
+
+
 def test_a_short_message_is_told_back_in_our_words_by_rule() -> None:
     assert in_our_words(restate("Hi,\nI was charged twice for order 1042.\nThanks,\nJo")) == (
         "you were charged twice for order 1042."
@@ -319,8 +370,13 @@ def test_template_looking_text_after_a_greeting_is_kept_as_text() -> None:
         ("", FORMAL, "When we unwrapped it we found a deep scratch across the tabletop"),
         ("", "hi, new card came this morning but there's no PIN letter with it?? where do i find it", None),
         ("Help", "My parcel never arrived and the tracking page says delivered.", "My parcel never arrived"),
+        (
+            "",
+            "how do I give my accountant access to our books? she runs her own practice, I'd rather not pay",
+            "how do I give my accountant access to our books",
+        ),
     ],
-    ids=["subject", "no-subject-formal", "no-subject-chat", "generic-subject"],
+    ids=["subject", "no-subject-formal", "no-subject-chat", "generic-subject", "a-short-question"],
 )
 def test_the_topic_phrase_reads(subject: str, body: str, expected: str | None) -> None:
     phrase = topic(subject, body, "Patricia Morgan-Reid")

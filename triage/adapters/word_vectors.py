@@ -4,12 +4,13 @@ WordLlama (MIT) ships its 256-dimension vectors and its tokenizer inside its whe
 loader looks for them in the wrong folder and then downloads. triage reads the two files
 straight from the installed package instead (safetensors and tokenizers, WordLlama's own
 dependencies): never a request to the network, and none of the 27 MB the rest of WordLlama's
-modules cost a process. A missing file is an error.
+modules cost a process. A missing file is an error. The classifier averages them
+(`MeanWordVectors`); the answer bank weights each word by its rarity first (`RareWordVectors`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.util import find_spec
@@ -49,6 +50,26 @@ def word_vectors() -> WordVectors:
     return WordVectors(Tokenizer.from_file(str(folder / TOKENIZER)), vectors)
 
 
+def token_counts(texts: Iterable[str]) -> csr_matrix:
+    """Texts x vocabulary: how often each token occurs in each text.
+
+    Times the vectors it gives each text's summed token vector (the direction of the mean that
+    WordLlama's embed() gives) without its padded texts x longest x 256 block."""
+    model = word_vectors()
+    encodings = model.tokenizer.encode_batch(list(texts), add_special_tokens=False)
+    ids = [np.asarray(e.ids, dtype=np.int64)[np.asarray(e.attention_mask, dtype=bool)] for e in encodings]
+    lengths = np.fromiter((len(i) for i in ids), dtype=np.int64, count=len(ids))
+    indptr = np.concatenate(([0], np.cumsum(lengths)))
+    vocabulary = model.vectors.shape[0]
+    indices = np.clip(np.concatenate(ids) if ids else np.empty(0, np.int64), 0, vocabulary - 1)
+    return csr_matrix((np.ones(len(indices), np.float32), indices, indptr), shape=(len(ids), vocabulary))
+
+
+def unit_rows(vectors: np.ndarray[Any, np.dtype[np.float32]]) -> np.ndarray[Any, np.dtype[np.float32]]:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.asarray(vectors / np.maximum(norms, 1e-9), dtype=np.float32)
+
+
 class MeanWordVectors(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     """Text -> the mean of its word vectors, unit length, times `weight`.
 
@@ -63,21 +84,30 @@ class MeanWordVectors(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         return self
 
     def transform(self, texts: Iterable[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
-        model = word_vectors()
-        encodings = model.tokenizer.encode_batch(list(texts), add_special_tokens=False)
-        # token counts per text as a sparse matrix, times the vectors: each text's mean token
-        # vector (as WordLlama's embed() gives) without its padded texts x longest x 256 block
-        ids = [np.asarray(e.ids, dtype=np.int64)[np.asarray(e.attention_mask, dtype=bool)] for e in encodings]
-        lengths = np.fromiter((len(i) for i in ids), dtype=np.int64, count=len(ids))
-        indptr = np.concatenate(([0], np.cumsum(lengths)))
-        vocabulary = model.vectors.shape[0]
-        indices = np.clip(np.concatenate(ids) if ids else np.empty(0, np.int64), 0, vocabulary - 1)
-        counts = csr_matrix(
-            (np.ones(len(indices), np.float32), indices, indptr), shape=(len(ids), vocabulary)
-        )
-        vectors = np.asarray(counts @ model.vectors, dtype=np.float32)  # the mean's direction
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return np.asarray(vectors / np.maximum(norms, 1e-9) * self.weight, dtype=np.float32)
+        vectors = np.asarray(token_counts(texts) @ word_vectors().vectors, dtype=np.float32)
+        return unit_rows(vectors) * np.float32(self.weight)
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray[Any, np.dtype[Any]]:
         return np.array([f"meaning{i}" for i in range(DIMENSIONS)], dtype=object)
+
+
+class RareWordVectors:
+    """Text -> its word vectors averaged, each token weighted by how rare it is among the texts
+    fitted on (inverse document frequency), unit length: the answer bank's representation
+    (`replies.retrieval.Representation`). "my", "how" and "order" say little about which answer
+    a question needs; "deposit" or "VAT" say a lot. Tokens never seen in `fit` weigh the most."""
+
+    def __init__(self) -> None:
+        self.idf: np.ndarray[Any, np.dtype[np.float32]] | None = None
+
+    def fit(self, texts: Sequence[str]) -> None:
+        counts = token_counts(texts)
+        counts.sum_duplicates()
+        documents = np.bincount(counts.indices, minlength=counts.shape[1])  # each token once per text
+        self.idf = np.asarray(np.log((1 + len(texts)) / (1 + documents)) + 1, dtype=np.float32)
+
+    def transform(self, texts: Sequence[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
+        if self.idf is None:
+            raise ValueError("RareWordVectors.transform before fit")
+        weighted = token_counts(texts).multiply(self.idf).tocsr()
+        return unit_rows(np.asarray(weighted @ word_vectors().vectors, dtype=np.float32))

@@ -16,6 +16,7 @@ import yaml
 from triage import config as config_module
 from triage.adapters import model_store
 from triage.adapters.datasets import Example, read_corpus
+from triage.adapters.word_vectors import RareWordVectors
 from triage.app.mailboxes import open_store, smtp_sender, team_notifier, utc_now
 from triage.config.loading import Config
 from triage.domain import Owner
@@ -25,12 +26,16 @@ from triage.judgement.decisions import Policy
 from triage.judgement.evaluation import threshold_for_precision
 from triage.judgement.routing import FirstSteps, Route, Topic
 from triage.metrics.business_hours import BusinessHours
+from triage.pipeline.answers import AnswerBook
 from triage.pipeline.engine import Engine, FollowUp
 from triage.replies.briefs import FollowUpPolicy
-from triage.replies.drafting import TEMPLATE_SUFFIX, Drafter, DraftSettings, Fix
+from triage.replies.calibration import Threshold
+from triage.replies.drafting import TEMPLATE_SUFFIX, Drafter, DraftSettings
+from triage.replies.retrieval import Fix
 from triage.training.team import TeamTraining, train_team_model
 
 logger = logging.getLogger(__name__)
+FIX_KEYS = {"keywords", "steps", "answer", "examples"}
 
 
 def read_templates(directory: Path) -> dict[str, str]:
@@ -44,17 +49,37 @@ def read_templates(directory: Path) -> dict[str, str]:
 
 
 def read_fixes(directory: Path) -> tuple[Fix, ...]:
+    """The curated answers of fixes.yaml: each with keywords or examples, and steps or an answer."""
     path = directory / "fixes.yaml"
     if not path.exists():
         return ()
-    entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    try:
+        entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    except yaml.YAMLError as exc:
+        raise ConfigError(path.name, "valid YAML", str(exc)) from None
     if not isinstance(entries, list):
-        raise ConfigError(f"{path.name}", "a list of {keywords, steps}", type(entries).__name__)
+        raise ConfigError(path.name, "a list of {keywords, steps}", type(entries).__name__)
     fixes = []
     for index, entry in enumerate(entries):
-        if not isinstance(entry, dict) or not entry.get("keywords") or not entry.get("steps"):
-            raise ConfigError(f"{path.name}[{index}]", "keywords: [...] and steps: [...]", entry)
-        fixes.append(Fix(tuple(map(str, entry["keywords"])), tuple(map(str, entry["steps"]))))
+        if not isinstance(entry, dict) or set(entry) - FIX_KEYS:
+            raise ConfigError(f"{path.name}[{index}]", f"a mapping with keys among {sorted(FIX_KEYS)}", entry)
+        lists = {key: entry.get(key) or [] for key in ("keywords", "steps", "examples")}
+        if not all(isinstance(value, list) for value in lists.values()):
+            raise ConfigError(f"{path.name}[{index}]", "keywords, steps and examples as lists", entry)
+        if not (lists["keywords"] or lists["examples"]) or not (lists["steps"] or entry.get("answer")):
+            raise ConfigError(
+                f"{path.name}[{index}]",
+                "keywords: [...] or examples: [...], and steps: [...] or answer",
+                entry,
+            )
+        fixes.append(
+            Fix(
+                keywords=tuple(map(str, lists["keywords"])),
+                steps=tuple(map(str, lists["steps"])),
+                answer=str(entry.get("answer") or ""),
+                examples=tuple(map(str, lists["examples"])),
+            )
+        )
     return tuple(fixes)
 
 
@@ -73,6 +98,16 @@ def business_hours(config: Config) -> BusinessHours:
     )
 
 
+def answer_book(config: Config) -> AnswerBook:
+    """The team's answers for small fixes: curated from fixes.yaml, learned ones represented by the
+    classifier's word vectors."""
+    s = config.settings.answers
+    fallback = Threshold(s.min_similarity, s.min_margin)
+    return AnswerBook(
+        RareWordVectors, read_fixes(config.templates_dir), s.precision, fallback, s.history_days
+    )
+
+
 def build_drafter(config: Config) -> Drafter:
     s = config.settings
     templates = read_templates(config.templates_dir)
@@ -86,7 +121,6 @@ def build_drafter(config: Config) -> Drafter:
                 working_hours=business_hours(config),
                 reply_within_hours=dict(s.drafting.reply_within_hours),
                 escalation_owner=s.drafting.escalation_owner,
-                fixes=read_fixes(config.templates_dir),
             ),
         )
     except ValueError as exc:
@@ -238,6 +272,7 @@ def build_engine(
         correction_window=(
             timedelta(days=s.classifier.correction_window_days) if s.classifier.learn_from_keywords else None
         ),
+        answers=answer_book(config),
     )
 
 

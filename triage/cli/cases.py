@@ -63,4 +63,6 @@ def cmd_show(args: argparse.Namespace, redactor: RedactSecrets) -> int:
         )
         print(f"  reason  {m.reason}")
         print(f"  draft   {m.draft_message_id or '-'}")
+        if m.answer_note:
+            print(f"  answer  {m.answer_note}")
     return EXIT_OK

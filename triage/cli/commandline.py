@@ -159,4 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
     show = commands.add_parser("show", help="what triage recorded for a Message-ID")
     show.add_argument("message_id")
     show.set_defaults(handler="cmd_show")
+
+    answers = commands.add_parser(
+        "answers", help="the team's answers learned from Sent, and how drafts fared"
+    )
+    answers.add_argument("--pin", type=int, metavar="ID", help="copy learned answer ID into fixes.yaml")
+    answers.set_defaults(handler="cmd_answers")
     return parser

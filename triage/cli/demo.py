@@ -41,9 +41,13 @@ def cmd_demo(args: argparse.Namespace, redactor: RedactSecrets) -> int:
         (sent / sub).mkdir(parents=True)
     for index, eml in enumerate(sorted((source.parent / "Sent").glob("*.eml"))):
         shutil.copyfile(eml, sent / "cur" / f"{1763100000 + index}.sent{index:03d}.triage:2,S")
+    templates = target / "templates"  # the shipped templates with the demo team's curated answers
+    shutil.copytree(config_module.bundled("templates"), templates)
+    shutil.copyfile(source.parent / "fixes.yaml", templates / "fixes.yaml")
     config = config_module.from_mapping(
         {
             "mailbox": {"url": f"maildir://{maildir}"},
+            "drafting": {"templates_dir": str(templates)},
             "team": {
                 "name": "Northwind Outfitters Support",
                 "address": "support@northwind.example",

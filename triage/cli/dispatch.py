@@ -13,6 +13,7 @@ from collections.abc import Callable
 from imapclient.exceptions import IMAPClientError
 
 from triage.app.logs import RedactSecrets, configure
+from triage.cli.answers import cmd_answers
 from triage.cli.cases import cmd_open, cmd_resolve, cmd_show
 from triage.cli.common import EXIT_AUTH, EXIT_CONFIG, EXIT_ERROR, EXIT_MAILBOX, EXIT_MODEL, EXIT_OK
 from triage.cli.demo import cmd_demo
@@ -48,6 +49,7 @@ HANDLERS: dict[str, Handler] = {
         cmd_status,
         cmd_report,
         cmd_export,
+        cmd_answers,
     )
 }
 # most specific first: a refused login is also a mailbox error

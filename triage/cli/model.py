@@ -54,7 +54,14 @@ def cmd_classify(args: argparse.Namespace, redactor: RedactSecrets) -> int:
         terms = engine.classifier.explain(model_text(message.subject, message.new_text))
         print(f"terms:      {', '.join(terms) or '-'}")
     if decision.template:
-        draft = engine.drafter.render(message, decision, message.message_id or str(args.file), app.utc_now())
+        answer = None
+        if decision.template == "small_fix":  # the team's answers as learned so far, and the curated ones
+            with app.open_store(config) as store:
+                answer = engine.answers.index(store, app.mailbox_name(config)).propose([message])[0]
+        key = message.message_id or str(args.file)
+        draft = engine.drafter.render(message, decision, key, app.utc_now(), answer)
+        if answer:
+            print(f"answer:     {answer.note()}")
         print(f"\n--- draft to {draft.to}: {draft.subject}\n{draft.body}")
     return EXIT_OK
 

@@ -121,6 +121,13 @@ class DraftingSettings(_Section):
         return value
 
 
+class AnswerSettings(_Section):
+    history_days: Annotated[float, Field(ge=0)] = 180.0
+    precision: Annotated[float, Field(gt=0, le=1)] = 0.97  # replies.retrieval.PRECISION
+    min_similarity: Annotated[float, Field(gt=0, le=1)] = 0.65  # replies.retrieval.FALLBACK
+    min_margin: Annotated[float, Field(ge=0, le=1)] = 0.15  # replies.retrieval.FALLBACK
+
+
 class OwnerSettings(_Section):
     name: str
     address: str = ""
@@ -252,6 +259,7 @@ class Settings(_Section):
     classifier: ClassifierSettings = ClassifierSettings()
     rules: RuleSettings = RuleSettings()
     drafting: DraftingSettings = DraftingSettings()
+    answers: AnswerSettings = AnswerSettings()
     marking: MarkingSettings = MarkingSettings()
     state: StateSettings = StateSettings()
     daemon: DaemonSettings = DaemonSettings()

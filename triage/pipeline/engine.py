@@ -18,6 +18,7 @@ from triage.domain import (
 )
 from triage.judgement.classifier import Classifier
 from triage.judgement.decisions import Policy
+from triage.pipeline.answers import AnswerBook
 from triage.replies.briefs import FollowUpPolicy
 from triage.replies.drafting import Drafter
 from triage.state.messages import PlannedRecord
@@ -35,6 +36,7 @@ class Engine:
     max_message_bytes: int
     keywords: bool
     class_folders: dict[str, str] | None  # label -> folder, when moving is on
+    answers: AnswerBook  # the team's answers for small fixes
     executor: Executor | None = None  # parses big batches on several cores
     correction_window: timedelta | None = None  # watch keywords this far back; None: off
     correction_folders: dict[str, str] | None = None  # label -> folder a reviewer may file into

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from triage.domain import (
     Action,
@@ -24,6 +24,7 @@ from triage.judgement.decisions import decide, is_machine
 from triage.mail import parsing
 from triage.pipeline.engine import KEYWORD_PREFIX, Engine, MessagePlan
 from triage.replies.facts import gather_facts
+from triage.replies.retrieval import Proposal
 from triage.state.messages import PlannedRecord
 from triage.state.store import Store
 
@@ -41,7 +42,14 @@ def plan_batch(raws: Sequence[RawMessage], engine: Engine, store: Store, now: da
     parsed: dict[MessageRef, ParsedMessage] = {}
     failures: dict[MessageRef, str] = {}
     old = {raw.ref for raw in raws if engine.only_since is not None and raw.internaldate < engine.only_since}
-    small = [raw for raw in raws if raw.size <= engine.max_message_bytes and raw.ref not in old]
+    # mail before only_since is not drafted, but what it asked is kept: the team's replies to it
+    # in Sent teach the answer bank even when they do not quote it
+    learnable = now - timedelta(days=engine.answers.history_days)
+    small = [
+        raw
+        for raw in raws
+        if raw.size <= engine.max_message_bytes and (raw.ref not in old or raw.internaldate >= learnable)
+    ]
     for raw in raws:
         if raw.size > engine.max_message_bytes and raw.ref not in old:
             failures[raw.ref] = f"too large: {raw.size} bytes > limit {engine.max_message_bytes}"
@@ -57,7 +65,9 @@ def plan_batch(raws: Sequence[RawMessage], engine: Engine, store: Store, now: da
             parsed[raw.ref] = result
     keys = {raw.ref: message_key(parsed[raw.ref], raw.data) for raw in raws if raw.ref in parsed}
     handled = store.handled_keys(raws[0].ref.mailbox, keys.values()) if raws else {}
-    to_classify = [ref for ref, message in parsed.items() if not is_machine(message, engine.policy)]
+    to_classify = [
+        ref for ref, message in parsed.items() if ref not in old and not is_machine(message, engine.policy)
+    ]
     predictions = dict(
         zip(
             to_classify,
@@ -66,6 +76,11 @@ def plan_batch(raws: Sequence[RawMessage], engine: Engine, store: Store, now: da
             ),
         )
     )
+    fixing = [ref for ref in to_classify if predictions[ref].label is Label.SMALL_FIX]
+    answers: dict[MessageRef, Proposal | None] = {}
+    if fixing:
+        index = engine.answers.index(store, raws[0].ref.mailbox)
+        answers = dict(zip(fixing, index.propose([parsed[ref] for ref in fixing])))
     plans: list[MessagePlan] = []
     seen_keys: dict[str, MessageRef] = {}
     for raw in raws:
@@ -75,9 +90,11 @@ def plan_batch(raws: Sequence[RawMessage], engine: Engine, store: Store, now: da
             reason = (
                 f"arrived {raw.internaldate:%Y-%m-%d}, before mailbox.only_since {engine.only_since:%Y-%m-%d}"
             )
-            plans.append(
-                MessagePlan(ref, Outcome.SKIPPED, reason, _record(ref, None, None, Outcome.SKIPPED, reason))
-            )
+            question = parsed.get(ref)
+            if question is not None and is_machine(question, engine.policy):
+                question = None
+            record = _record(ref, question, None, Outcome.SKIPPED, reason, asked=question is not None)
+            plans.append(MessagePlan(ref, Outcome.SKIPPED, reason, record))
             continue
         if ref in failures:
             plans.append(_failed(ref, failures[ref], raw))
@@ -88,7 +105,7 @@ def plan_batch(raws: Sequence[RawMessage], engine: Engine, store: Store, now: da
         if earlier is not None and earlier != ref:
             plans.append(_duplicate(ref, message, key, earlier))
             continue
-        plans.append(_plan(ref, message, key, predictions.get(ref), engine, now))
+        plans.append(_plan(ref, message, key, predictions.get(ref), engine, now, answers.get(ref)))
     return plans
 
 
@@ -110,9 +127,12 @@ def _plan(
     predicted: Classification | None,
     engine: Engine,
     now: datetime,
+    answer: Proposal | None = None,
 ) -> MessagePlan:
     decision = decide(message, predicted, engine.policy)
-    draft = engine.drafter.render(message, decision, key, now) if decision.template else None
+    if decision.template not in (Label.SMALL_FIX.value, "needs_review"):
+        answer = None
+    draft = engine.drafter.render(message, decision, key, now, answer) if decision.template else None
     facts = None
     if (
         engine.follow_up is not None
@@ -148,6 +168,7 @@ def _plan(
             draft,
             decision.owner,
             facts,
+            answer,
         ),
         draft=draft,
         keywords=keywords if engine.keywords else (),
@@ -167,7 +188,10 @@ def _record(
     draft: Draft | None = None,
     owner: Owner | None = None,
     facts: str | None = None,
+    answer: Proposal | None = None,
+    asked: bool = False,
 ) -> PlannedRecord:
+    """The row to write; `asked` keeps the text of a message not classified (mail before only_since)."""
     return PlannedRecord(
         ref=ref,
         message_key=key,
@@ -184,11 +208,18 @@ def _record(
         reason=reason,
         template=template,
         draft_message_id=draft.message_id if draft else None,
-        model_text=model_text(message.subject, message.new_text) if classification and message else None,
+        model_text=model_text(message.subject, message.new_text)
+        if message and (classification or asked)
+        else None,
         draft_body=draft.body if draft else None,
         owner=owner.name if owner else None,
         owner_address=owner.address if owner else None,
         facts=facts,
+        answer_kind=(f"{answer.kind} answer" if answer else "placeholders")
+        if template == Label.SMALL_FIX.value and draft
+        else None,
+        answer_id=answer.answer_id if answer else None,
+        answer_note=answer.note() if answer else None,
     )
 
 

@@ -21,9 +21,11 @@ from triage.domain import (
     Cursor,
     Outcome,
     PollSummary,
+    RawMessage,
 )
 from triage.errors import MailboxError
 from triage.metrics.conversations import conversations
+from triage.pipeline.answers import learn_answers
 from triage.pipeline.client_marks import (
     detect_corrections,
     detect_folder_corrections,
@@ -78,6 +80,7 @@ def poll(
     corrections = 0
     if inbox.sent_folder and not dry_run:
         sync_sent(inbox, store, engine.max_message_bytes)
+        learn_answers(store, inbox.name, clock(), engine.answers.history_days, settle=False)
     if engine.correction_window is not None and not dry_run:
         now = clock()
         since = now - engine.correction_window
@@ -94,29 +97,33 @@ def poll(
         raws = inbox.fetch(batch, engine.max_message_bytes)
         if not dry_run:
             store.record_received([raw.ref for raw in raws], clock())
-        batch_plans = plan_batch(raws, engine, store, clock())
-        if keep_plans:
-            plans.extend(map(_slim, batch_plans))  # without the drafts' bytes
-        if on_batch is not None:
-            on_batch(batch_plans)
-        counts.update((plan.outcome.value, plan.record.label or "none") for plan in batch_plans)
-        summary += summarize(batch_plans)
-        if dry_run:
-            continue
-        try:
-            carry_out(inbox, store, batch_plans, clock)
-        except (MailboxError, IMAPClientError, OSError) as exc:
-            pending = len(todo) - start
-            logger.error(
-                "%s: mailbox refused a write (%s); %d messages stay pending", inbox.name, exc, pending
-            )
-            # the rest of the poll writes too: leave it to the next poll, on a sound connection
-            return PollResult(summary, tuple(plans), pending, corrections, counts=counts)
-        store.record_done(
-            [plan.ref for plan in batch_plans],
-            clock(),
-            (inbox.name, inbox.folder, Cursor(uidvalidity, max(batch))),
-        )
+        history, current = _history_first(raws, engine)
+        for part in (history, current):
+            if not part:
+                continue
+            batch_plans = plan_batch(part, engine, store, clock())
+            if keep_plans:
+                plans.extend(map(_slim, batch_plans))  # without the drafts' bytes
+            if on_batch is not None:
+                on_batch(batch_plans)
+            counts.update((plan.outcome.value, plan.record.label or "none") for plan in batch_plans)
+            summary += summarize(batch_plans)
+            if dry_run:
+                continue
+            try:
+                carry_out(inbox, store, batch_plans, clock)
+            except (MailboxError, IMAPClientError, OSError) as exc:
+                pending = len(todo) - start
+                logger.error(
+                    "%s: mailbox refused a write (%s); %d messages stay pending", inbox.name, exc, pending
+                )
+                # the rest of the poll writes too: leave it to the next poll, on a sound connection
+                return PollResult(summary, tuple(plans), pending, corrections, counts=counts)
+            whole_batch = part is current or not current
+            done = (inbox.name, inbox.folder, Cursor(uidvalidity, max(batch))) if whole_batch else None
+            store.record_done([plan.ref for plan in batch_plans], clock(), done)
+            if part is history and inbox.sent_folder:  # the team's replies to it teach the rest
+                learn_answers(store, inbox.name, clock(), engine.answers.history_days, settle=False)
         if progress is not None:
             progress(len(batch), len(todo))
     if not todo and not dry_run:
@@ -124,6 +131,8 @@ def poll(
         store.record_done([], clock(), (inbox.name, inbox.folder, Cursor(uidvalidity, last)))
     if dry_run:
         return PollResult(summary, tuple(plans), pending, corrections, counts=counts)
+    if inbox.sent_folder:  # replies to questions this poll has just read
+        learn_answers(store, inbox.name, clock(), engine.answers.history_days)
     # once, over the live window: months of history must not slow every poll
     threads = conversations(conversation_events(store, inbox.name, clock() - engine.live_window))
     if engine.sla is not None:
@@ -175,3 +184,11 @@ def summarize(plans: Sequence[MessagePlan]) -> PollSummary:
         needs_review=count[Outcome.NEEDS_REVIEW],
         failed=count[Outcome.FAILED],
     )
+
+
+def _history_first(raws: Sequence[RawMessage], engine: Engine) -> tuple[list[RawMessage], list[RawMessage]]:
+    """(mail from before mailbox.only_since, the rest): the first is only recorded, then learned from."""
+    if engine.only_since is None:
+        return [], list(raws)
+    since = engine.only_since
+    return [r for r in raws if r.internaldate < since], [r for r in raws if r.internaldate >= since]

@@ -7,6 +7,7 @@ import logging
 from triage.domain import (
     Cursor,
 )
+from triage.mail.quoting import quoted_question, recipient_name
 from triage.pipeline.planning import parse_one
 from triage.ports import Inbox
 from triage.state.replies import Reply
@@ -39,6 +40,8 @@ def sync_sent(inbox: Inbox, store: Store, max_bytes: int) -> int:
                 result.subject,
                 result.date,
                 result.new_text,
+                quoted_question(result.text),
+                recipient_name(result),
             )
         )
     last = max(

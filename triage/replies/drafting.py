@@ -24,6 +24,7 @@ from triage.domain import Action, Decision, Draft, Label, ParsedMessage
 from triage.metrics.business_hours import BusinessHours
 from triage.replies.facts import find_numbers, find_phones
 from triage.replies.restating import clean_subject, in_our_words, restate, topic
+from triage.replies.retrieval import Proposal
 
 TEMPLATE_SUFFIX = ".txt.j2"
 TEMPLATE_NAMES = ("complaint", "small_fix", "escalation", "needs_review", "holding")
@@ -54,14 +55,6 @@ _ASKS = re.compile(
 
 
 @dataclass(frozen=True)
-class Fix:
-    """A known small fix: when any keyword appears, these steps go into the draft."""
-
-    keywords: tuple[str, ...]
-    steps: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class DraftSettings:
     team_name: str
     team_address: str
@@ -69,7 +62,6 @@ class DraftSettings:
     working_hours: BusinessHours  # promises fall inside them, in their time zone
     reply_within_hours: Mapping[str, float]
     escalation_owner: str
-    fixes: tuple[Fix, ...] = ()
 
 
 class Drafter:
@@ -85,13 +77,20 @@ class Drafter:
         )
         self.templates = {name: environment.from_string(source) for name, source in templates.items()}
 
-    def render(self, message: ParsedMessage, decision: Decision, key: str, now: datetime) -> Draft:
-        """The draft reply for `decision.template`; `key` makes its Message-ID stable."""
+    def render(
+        self,
+        message: ParsedMessage,
+        decision: Decision,
+        key: str,
+        now: datetime,
+        answer: Proposal | None = None,
+    ) -> Draft:
+        """The draft reply for `decision.template`; `key` makes its Message-ID stable. `answer`, for a
+        small fix, is the team's answer to put in it (the draft's X-Triage header says where it came from)."""
         assert decision.action in (Action.DRAFT, Action.REVIEW) and decision.template
-        body = self.templates[decision.template].render(**self.context(message, decision, now))
-        return build_reply(
-            message, body, self.settings, draft_message_id(key, self.settings.team_address), now
-        )
+        body = self.templates[decision.template].render(**self.context(message, decision, now, answer))
+        message_id = draft_message_id(key, self.settings.team_address)
+        return build_reply(message, body, self.settings, message_id, now, answer.note() if answer else "")
 
     def reply_within(self, decision: Decision) -> float:
         """Hours until the customer hears back: the route's promise, else the class's."""
@@ -103,7 +102,9 @@ class Drafter:
         """What the draft promises: the reply target, moved to fall within the team's working hours."""
         return self.settings.working_hours.promise(now, self.reply_within(decision))
 
-    def context(self, message: ParsedMessage, decision: Decision, now: datetime) -> dict[str, object]:
+    def context(
+        self, message: ParsedMessage, decision: Decision, now: datetime, answer: Proposal | None = None
+    ) -> dict[str, object]:
         """What a template may use; customer text only ever arrives here as values."""
         s = self.settings
         hours = self.reply_within(decision)
@@ -113,6 +114,7 @@ class Drafter:
         ours = in_our_words(restated)
         numbers = find_numbers(f"{message.subject}\n{message.new_text}")
         phones = find_phones(message.new_text)
+        escalation = decision.label is Label.ESCALATION
         return {
             "first_name": message.sender.first_name,
             "subject": clean_subject(message.subject),
@@ -125,7 +127,8 @@ class Drafter:
             "question": clarifying_question(message, numbers),
             "apology": decision.label in (Label.COMPLAINT, Label.ESCALATION) or bool(decision.first_steps),
             # an escalation guessed is never answered with a how-to, even when a known answer matches
-            "fix_steps": [] if decision.label is Label.ESCALATION else list(find_fix(message, s.fixes)),
+            "answer": answer.text if answer and not escalation else "",
+            "fix_steps": list(answer.steps) if answer and not escalation else [],
             "reply_by": f"{reply_by:%H:%M} ({zone}) on {reply_by:%A %-d %B}",
             "reply_within_hours": int(hours) if float(hours).is_integer() else hours,
             "owner": decision.owner.describe() if decision.owner else s.escalation_owner,
@@ -150,14 +153,6 @@ def clarifying_question(message: ParsedMessage, numbers: Sequence[str]) -> str:
     return ""
 
 
-def find_fix(message: ParsedMessage, fixes: Sequence[Fix]) -> tuple[str, ...]:
-    text = f"{message.subject}\n{message.new_text}".lower()
-    for fix in fixes:
-        if any(keyword.lower() in text for keyword in fix.keywords):
-            return fix.steps
-    return ()
-
-
 def draft_message_id(key: str, team_address: str) -> str:
     """Stable per original message: the same message always gets the same draft id."""
     digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:24]
@@ -165,7 +160,12 @@ def draft_message_id(key: str, team_address: str) -> str:
 
 
 def build_reply(
-    message: ParsedMessage, body: str, settings: DraftSettings, message_id: str, now: datetime
+    message: ParsedMessage,
+    body: str,
+    settings: DraftSettings,
+    message_id: str,
+    now: datetime,
+    note: str = "",
 ) -> Draft:
     """A real reply: Re: once, In-Reply-To, References, To = Reply-To or From.
 
@@ -190,7 +190,7 @@ def build_reply(
     if references:
         headers.append(("References", _fold(" ".join(_single_line(r) for r in references[-MAX_REFERENCES:]))))
     headers += [
-        ("X-Triage", "draft; review before sending"),
+        ("X-Triage", _fold(_single_line(f"draft; review before sending{'; ' + note if note else ''}"))),
         ("MIME-Version", "1.0"),
         ("Content-Type", "text/plain; charset=utf-8"),
         ("Content-Transfer-Encoding", "quoted-printable"),

@@ -17,6 +17,7 @@ from sentencex import segment
 MAX_RESTATED = 300  # two sentences at most, and never more characters than this unless one is longer
 MAX_SENTENCE = 400  # a single sentence longer than this is cut at a clause boundary
 MAX_TOPIC_WORDS = 12
+_POINTS_BACK = frozenset(("it", "this", "these", "that", "those", "they", "them", "there"))
 
 _GREETING = re.compile(
     r"^\s*(?:(?:hi|hello|hey|hiya|dear|greetings|good (?:morning|afternoon|evening)|to whom it may concern)\b"
@@ -90,6 +91,14 @@ _FEELING_ONLY = re.compile(
     r"awful|a joke|sort it out)(?:\s+at all)?[.!]*$",
     re.IGNORECASE,
 )
+# irony: praise for a failure ("huge thanks to @shop for leaving it in the rain 🙃"), told back in
+# earnest, reads as mockery
+_IRONY = re.compile(
+    "[\U0001f643\U0001f644\U0001f612\U0001f44f]|"
+    r"\b(?:nothing says|(?:i |just )?love (?:that|how)|(?:huge|big|massive) thanks to|thanks for nothing"
+    r"|living up to)\b",
+    re.IGNORECASE,
+)
 _NUMBER = re.compile(r"[£$€]\s?\d|\d")
 _CLAUSE = re.compile(r",\s+|\s+[-–—]\s+|;\s+|\s+(?=(?:but|and|because|so|since|although|while|or)\s)")
 
@@ -131,7 +140,10 @@ def _whole_sentences(paragraph: str) -> list[str]:
 
 
 def restate(new_text: str, sender_name: str = "") -> str:
-    """The customer's problem in their words: the most informative one or two sentences, whole."""
+    """The customer's problem in their words: the most informative one or two sentences, whole;
+    nothing from an ironic message (the apology and the plan answer it without quoting it back)."""
+    if _IRONY.search(new_text):
+        return ""
     sentences = problem_sentences(new_text, sender_name)
     if not sentences:
         return ""
@@ -167,7 +179,8 @@ def in_our_words(problem: str) -> str | None:
 def topic(subject: str, new_text: str, sender_name: str = "") -> str:
     """What the message is about, for "your message about ...": the subject, else a short phrase.
 
-    The phrase is the first clause of the problem sentence, ending at a word boundary.
+    The phrase is their first short question, else the first clause of the problem sentence, ending
+    at a word boundary.
     """
     subject = clean_subject(subject)
     if subject and not _GENERIC_SUBJECT.match(subject):
@@ -175,6 +188,11 @@ def topic(subject: str, new_text: str, sender_name: str = "") -> str:
     sentences = problem_sentences(new_text, sender_name)
     if not sentences:
         return subject
+    for sentence in sentences:  # a short question names what they want best: "how do I add a user"
+        words = sentence.text.rstrip(" ?!.").split()
+        asks = sentence.text.rstrip().endswith("?") and 3 <= len(words) <= MAX_TOPIC_WORDS
+        if asks and not _POINTS_BACK.intersection(w.lower() for w in words):  # "does it work?" needs context
+            return " ".join(words)
     first = _shorten(min(sentences, key=lambda s: (-_score(s), s.position)).text)
     clauses = [c for c in _CLAUSE.split(first) if len(c.split()) >= 3] or [first]
     words = clauses[0].rstrip(".!?").split()

@@ -53,7 +53,8 @@ class InboxHistory(Tables):
         """(Message-ID, subject, text the model read, received) of classified mail in a period."""
         rows = self.db.execute(
             "SELECT message_id, subject, model_text, received_at FROM messages WHERE mailbox = ?"
-            " AND model_text IS NOT NULL AND message_id IS NOT NULL AND received_at >= ? AND received_at < ?"
+            " AND model_text IS NOT NULL AND message_id IS NOT NULL AND outcome <> 'skipped'"
+            " AND received_at >= ? AND received_at < ?"
             " ORDER BY received_at",
             (mailbox, since.astimezone(UTC).isoformat(), until.astimezone(UTC).isoformat()),
         )

@@ -34,6 +34,9 @@ class PlannedRecord:
     owner: str | None = None
     owner_address: str | None = None
     facts: str | None = None  # escalations: the brief's facts as JSON
+    answer_kind: str | None = None  # small fixes: "learned answer", "curated answer" or "placeholders"
+    answer_id: int | None = None  # the learned answer's id, or the curated entry's number
+    answer_note: str | None = None  # where the answer came from, as the draft's X-Triage header says
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class StoredMessage:
     received_at: str | None
     done_at: str | None
     thread_id: str | None = None
+    answer_note: str | None = None
 
     def folder_is(self, folder: str) -> bool:
         return self.ref.folder == folder
@@ -134,6 +138,9 @@ class MessageLog(Tables):
                 r.owner,
                 r.owner_address,
                 r.facts,
+                r.answer_kind,
+                r.answer_id,
+                r.answer_note,
                 now.isoformat(),
                 r.ref.mailbox,
                 r.ref.folder,
@@ -147,7 +154,8 @@ class MessageLog(Tables):
                 "UPDATE messages SET message_key = ?, message_id = ?, thread_id = ?, sender = ?,"
                 " subject = ?, received_at = ?, label = ?, confidence = ?, model_version = ?,"
                 " rule = ?, outcome = ?, reason = ?, template = ?, draft_message_id = ?,"
-                " model_text = ?, draft_body = ?, owner = ?, owner_address = ?, facts = ?, decided_at = ?,"
+                " model_text = ?, draft_body = ?, owner = ?, owner_address = ?, facts = ?, answer_kind = ?,"
+                " answer_id = ?, answer_note = ?, decided_at = ?,"
                 " status = 'planned'"
                 " WHERE mailbox = ? AND folder = ? AND uidvalidity = ? AND uid = ?",
                 rows,
@@ -228,7 +236,7 @@ class MessageLog(Tables):
         rows = self.db.execute(
             "SELECT mailbox, folder, uidvalidity, uid, message_id, sender, subject, label,"
             " confidence, model_version, outcome, reason, draft_message_id, status,"
-            " received_at, done_at, thread_id FROM messages WHERE message_id = ? ORDER BY id",
+            " received_at, done_at, thread_id, answer_note FROM messages WHERE message_id = ? ORDER BY id",
             (message_id,),
         )
         return [_stored(row) for row in rows]
@@ -253,6 +261,7 @@ def _stored(row: tuple[object, ...]) -> StoredMessage:
         received_at,
         done_at,
         thread_id,
+        *answer_note,
     ) = row
     return StoredMessage(
         ref=MessageRef(str(mailbox), str(folder), int(uidvalidity), int(uid)),  # type: ignore[call-overload]
@@ -269,4 +278,5 @@ def _stored(row: tuple[object, ...]) -> StoredMessage:
         received_at=received_at,  # type: ignore[arg-type]
         done_at=done_at,  # type: ignore[arg-type]
         thread_id=thread_id,  # type: ignore[arg-type]
+        answer_note=answer_note[0] if answer_note else None,  # type: ignore[arg-type]
     )

@@ -173,6 +173,42 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         )
         """,
     ),
+    (
+        "0015_answer_bank",
+        """
+        ALTER TABLE replies ADD COLUMN quoted TEXT;
+        ALTER TABLE replies ADD COLUMN customer_name TEXT;
+        ALTER TABLE replies ADD COLUMN learned_at TEXT;
+        ALTER TABLE messages ADD COLUMN answer_kind TEXT;
+        ALTER TABLE messages ADD COLUMN answer_id INTEGER;
+        ALTER TABLE messages ADD COLUMN answer_note TEXT;
+        CREATE TABLE answers (
+            id INTEGER PRIMARY KEY,
+            mailbox TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            shape TEXT NOT NULL,
+            body TEXT NOT NULL,
+            times_sent INTEGER NOT NULL DEFAULT 0,
+            first_sent_at TEXT NOT NULL,
+            last_sent_at TEXT NOT NULL,
+            UNIQUE (mailbox, fingerprint)
+        );
+        CREATE TABLE answer_sources (
+            mailbox TEXT NOT NULL,
+            reply_id INTEGER NOT NULL,
+            answer_id INTEGER NOT NULL,
+            question_id TEXT NOT NULL,
+            question TEXT NOT NULL,
+            customer TEXT NOT NULL,
+            greeting TEXT NOT NULL,
+            sign_off TEXT NOT NULL,
+            details TEXT NOT NULL,
+            sent_at TEXT NOT NULL,
+            PRIMARY KEY (mailbox, reply_id)
+        );
+        CREATE INDEX answer_sources_answer ON answer_sources (answer_id)
+        """,
+    ),
 )
 
 

@@ -22,6 +22,8 @@ class Reply:
     subject: str
     sent_at: datetime
     body: str = ""  # the new text of the reply, quoted history removed
+    quoted: str = ""  # the customer's words the reply quotes, for the answer bank
+    customer_name: str = ""  # the display name the reply was addressed to
 
 
 class ReplyLog(Tables):
@@ -32,7 +34,8 @@ class ReplyLog(Tables):
         with self.transaction():
             self.db.executemany(
                 "INSERT OR IGNORE INTO replies (mailbox, folder, uidvalidity, uid, message_id, in_reply_to,"
-                " refs, customer, subject, sent_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " refs, customer, subject, sent_at, body, quoted, customer_name)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         r.ref.mailbox,
@@ -46,6 +49,8 @@ class ReplyLog(Tables):
                         r.subject,
                         r.sent_at.isoformat(),
                         r.body,
+                        r.quoted,
+                        r.customer_name,
                     )
                     for r in replies
                 ],
@@ -79,9 +84,12 @@ class ReplyLog(Tables):
     def drafts_and_replies(
         self, mailbox: str, since: datetime, until: datetime
     ) -> list[tuple[str, str, str]]:
-        """(template, draft body, sent body) for team replies sent in a period to drafted messages."""
+        """(kind of draft, draft body, sent body) for team replies sent in a period to drafted messages;
+        the kind is the template, with where a small fix's answer came from: "small_fix (learned answer)",
+        "small_fix (curated answer)" or "small_fix (placeholders)"."""
         rows = self.db.execute(
-            "SELECT m.template, m.draft_body, r.body FROM replies r JOIN messages m ON m.id ="
+            "SELECT m.template || COALESCE(' (' || m.answer_kind || ')', ''), m.draft_body, r.body"
+            " FROM replies r JOIN messages m ON m.id ="
             " (SELECT MIN(id) FROM messages WHERE mailbox = r.mailbox AND message_id = r.in_reply_to"
             " AND draft_body IS NOT NULL)"
             " WHERE r.mailbox = ? AND r.sent_at >= ? AND r.sent_at < ?",

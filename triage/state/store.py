@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from triage.state.answers import AnswerBank
 from triage.state.cases import CaseLog
 from triage.state.corrections import CorrectionLog
 from triage.state.database import PostgresTarget, open_database
@@ -14,7 +15,7 @@ from triage.state.migrations import MIGRATIONS, applied_migrations, migrate
 from triage.state.replies import ReplyLog
 
 
-class Store(MessageLog, CorrectionLog, ReplyLog, CaseLog, InboxHistory, LeaseTable):
+class Store(MessageLog, CorrectionLog, ReplyLog, CaseLog, InboxHistory, LeaseTable, AnswerBank):
     """The state database. One instance per thread: it holds one connection."""
 
     def __init__(self, location: Path | PostgresTarget, migrate: bool = True) -> None:
