@@ -110,7 +110,8 @@ def customer_mail(mailbox: dict[str, Any], message: dict[str, Any], at: datetime
 def history_mail(mailbox: dict[str, Any], index: int, past: dict[str, Any]) -> tuple[bytes, bytes, datetime]:
     """A past question (weeks before the review day) and the team's reply to it, for Sent."""
     domain = mailbox["team_address"].rpartition("@")[2]
-    asked = datetime(2024, 12, 10, 10, 0, tzinfo=LONDON) + timedelta(hours=60 * index + index % 5)  # to 1 April
+    # every 2.5 days from 10 December: the 45th is asked on 1 April, before the review day
+    asked = datetime(2024, 12, 10, 10, 0, tzinfo=LONDON) + timedelta(hours=60 * index + index % 5)
     question = EmailMessage(policy=email.policy.SMTP)
     question["From"] = formataddr((past["from_name"], past["from_email"]))
     question["To"] = mailbox["team_address"]
