@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import shutil
 import sys
 import tempfile
@@ -291,7 +292,9 @@ def timing(index: AnswerIndex, asked: list, bank_size: int) -> None:  # type: ig
         PastQuestion(100_000 + n // 5, f"{q.text} {n}", q.source)  # five askings an answer, as the bench's
         for n, q in zip(range(bank_size), index.questions * repeats)
     ]
-    big_bodies = {q.answer_id: f"answer {q.answer_id} {q.text}" for q in big}
+    words = sorted({w for q in index.questions for w in q.text.split()})
+    rng = random.Random(5000)  # answers that share few words, so none are one answer in other words
+    big_bodies = {q.answer_id: " ".join(rng.sample(words, 30)) for q in big}
     started = time.perf_counter()
     big_index = AnswerIndex(big, big_bodies, RareWordVectors())
     build = time.perf_counter() - started

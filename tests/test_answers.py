@@ -16,8 +16,15 @@ from triage.mail.parsing import parse
 from triage.mail.quoting import ReplyParts, quoted_question, split_reply
 from triage.pipeline.answers import AnswerBook, learn_answers
 from triage.replies.answer_text import MARKS, Detail, mask, present, question_text
-from triage.replies.calibration import MIN_ANSWERED, choose
-from triage.replies.retrieval import FALLBACK, PRECISION, AnswerIndex, Fix, PastQuestion
+from triage.replies.calibration import MIN_ANSWERED, Threshold, choose
+from triage.replies.retrieval import (
+    FALLBACK,
+    PRECISION,
+    AnswerIndex,
+    Fix,
+    PastQuestion,
+    one_column_per_answer,
+)
 from triage.state.database import PostgresTarget
 from triage.state.messages import PlannedRecord
 from triage.state.replies import Reply
@@ -111,6 +118,31 @@ def test_a_small_fix_gets_the_answer_the_team_sent_to_the_closest_question() -> 
     assert (proposal.answer_id, proposal.text, proposal.source) == (1, RESET, "<a@x>")
     assert proposal.similarity >= FALLBACK.similarity  # a bank this small cannot choose its own threshold
     assert proposal.note().startswith("learned answer 1 from <a@x>, similarity 0.")
+
+
+PIN = "Open Cards in the app, tap your card and choose Show PIN; the PIN shows for 10 seconds."
+PIN_AGAIN = "In the app, open Cards, tap the card, then choose Show PIN: the PIN appears for 10 seconds."
+TRANSFERS = "Transfers to another bank usually arrive within minutes and always within two hours."
+
+
+def test_the_same_answer_in_other_words_is_one_answer() -> None:
+    # two agents wrote the PIN steps their own way: one answer, proposed in its most sent wording
+    proposed, column = one_column_per_answer([1, 2, 2, 3], {1: PIN, 2: PIN_AGAIN, 3: TRANSFERS})
+    assert proposed == [2, 3]
+    assert column == {1: 0, 2: 0, 3: 1}
+
+
+def test_the_other_wording_of_an_answer_is_no_rival_to_it() -> None:
+    questions = [
+        PastQuestion(1, "PIN\nWhere can I see my card PIN?", "<a@x>"),
+        PastQuestion(2, "Forgot PIN\nI forgot the PIN of my new card", "<b@x>"),
+        PastQuestion(3, "Transfer\nHow long does a transfer to another bank take?", "<c@x>"),
+    ]
+    bank = AnswerIndex(
+        questions, {1: PIN, 2: PIN_AGAIN, 3: TRANSFERS}, RareWordVectors(), fallback=Threshold(0.3, 0.1)
+    )
+    (proposal,) = bank.propose([question("PIN", "How do I find the PIN for my card?")])
+    assert proposal is not None and proposal.text in (PIN, PIN_AGAIN)  # not held back by a tie with itself
 
 
 def test_no_answer_rather_than_a_doubtful_one() -> None:

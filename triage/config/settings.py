@@ -124,7 +124,7 @@ class DraftingSettings(_Section):
 class AnswerSettings(_Section):
     history_days: Annotated[float, Field(ge=0)] = 180.0
     precision: Annotated[float, Field(gt=0, le=1)] = 0.97  # replies.retrieval.PRECISION
-    min_similarity: Annotated[float, Field(gt=0, le=1)] = 0.65  # replies.retrieval.FALLBACK
+    min_similarity: Annotated[float, Field(gt=0, le=1)] = 0.55  # replies.retrieval.FALLBACK
     min_margin: Annotated[float, Field(ge=0, le=1)] = 0.15  # replies.retrieval.FALLBACK
 
 
