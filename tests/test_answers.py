@@ -62,6 +62,9 @@ def test_a_thank_you_for_getting_in_touch_on_its_own_line_is_frame_not_answer() 
     assert split_reply("Hi,\n\nThanks for your patience: it shipped today.").body.startswith(
         "Thanks for your"
     )
+    assert split_reply("Hi Ann,\n\nGlad that worked!\n\nTo void it, open Options.\n\nBest,\nDev").body == (
+        "To void it, open Options."  # what the last reply in that thread said, not the answer
+    )
 
 
 def test_the_question_is_what_the_reply_quotes_without_older_history() -> None:
@@ -88,6 +91,8 @@ def test_another_customers_details_become_marked_places() -> None:
         f"the refund of {MARKS['amount']} goes to {MARKS['email']}."
     )
     assert "NW-483340" not in present(masked.shape, [("jane@example.org", masked.details)])
+    their_client = mask("Void it, then raise a new invoice for Harper & Co. Sales and Co-op stay.").shape
+    assert their_client == f"Void it, then raise a new invoice for {MARKS['company']}. Sales and Co-op stay."
 
 
 def test_a_detail_every_customer_was_told_alike_is_the_teams_and_stays() -> None:
@@ -130,6 +135,12 @@ def test_the_same_answer_in_other_words_is_one_answer() -> None:
     proposed, column = one_column_per_answer([1, 2, 2, 3], {1: PIN, 2: PIN_AGAIN, 3: TRANSFERS})
     assert proposed == [2, 3]
     assert column == {1: 0, 2: 0, 3: 1}
+
+
+def test_an_answer_is_proposed_in_the_wording_least_about_its_own_customer() -> None:
+    personal = f"{PIN_AGAIN} Good luck with the new flat, and say hello to Harper & Co!"
+    proposed, _ = one_column_per_answer([1, 2, 2, 3], {1: PIN, 2: personal, 3: PIN_AGAIN})
+    assert proposed == [3]  # closest to the other wordings, though the personal one was sent twice
 
 
 def test_the_other_wording_of_an_answer_is_no_rival_to_it() -> None:

@@ -36,7 +36,8 @@ _SIGN_OFF = re.compile(
 # "Thanks for getting in touch, and sorry you're stuck!": the frame of a reply, not its answer
 _OPENER = re.compile(
     r"^\s*(?:many )?(?:thanks|thank you)(?: so much| very much)? for (?:getting in touch|reaching out"
-    r"|contacting us|your (?:message|email|e-mail|question|enquiry|inquiry|patience))\b.{0,80}$",
+    r"|contacting us|asking|your (?:message|email|e-mail|question|enquiry|inquiry|patience))\b.{0,80}$"
+    r"|^\s*(?:glad (?:that|it) (?:worked|helped)|great to hear)\b.{0,80}$",
     re.IGNORECASE,
 )
 _NAME_LINE = re.compile(r"^\s*[A-Z][\w'-]*(?: [A-Z][\w'-]*){0,2}\s*$")

@@ -1,6 +1,6 @@
 """The team's answer with one customer's details taken out, so it can serve the next customer. Pure.
 
-Names, order numbers, amounts, dates, email addresses and phone numbers become marked
+Names, company names, order numbers, amounts, dates, email addresses and phone numbers become marked
 places for the reviewer, in the templates' own style ("[reviewer: the order number]").
 Copies of the same answer sent to different customers have the same *shape* (the text
 with its marks); a detail every copy states alike ("free over £60") is the team's, not
@@ -24,6 +24,7 @@ MARKS = {
     "date": "[reviewer: the date]",
     "number": "[reviewer: the order or reference number]",
     "phone": "[reviewer: their phone number]",
+    "company": "[reviewer: the company name]",
 }
 _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t|tember)?"
@@ -37,6 +38,7 @@ _DETAIL = re.compile(
     rf"|\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?:,?\s+\d{{4}})?"
     r"|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b)"
     r"|(?P<phone>(?<![\w+])\+?\(?\d[\d ()-]{6,}\d(?![\w.]))"
+    r"|(?P<company>(?-i:\b[A-Z][\w'-]*(?: [A-Z][\w'-]*){0,3} (?:& Co|& Sons|Ltd|Limited|LLP|PLC|Inc|GmbH)\b))"
     r"|(?P<number>\b(?=[A-Z0-9-]*\d)[A-Z]{1,5}-?\d{3,}[A-Z0-9-]*\b|#\d{3,}\b|\b\d{5,}\b)",
     re.IGNORECASE,
 )

@@ -224,10 +224,12 @@ def one_column_per_answer(
 ) -> tuple[list[int], dict[int, int]]:
     """(the answer each column proposes, answer id -> its column). Replies giving the same answer in
     other words share a column: agents word the same steps differently, and a question must not find
-    its own answer's other wording a rival. Linked in a chain (a ~ b, b ~ c); a column proposes its
-    most asked wording."""
+    its own answer's other wording a rival. Linked in a chain (a ~ b, b ~ c). A column proposes the
+    wording closest to the others, the one least about its own customer ("good luck with the flat!"),
+    then the most asked."""
     ids = sorted(set(asked))
     groups = list(range(len(ids)))
+    closeness: Any = np.zeros(len(ids))
     if len(ids) > 1:
         words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, stop_words="english")
         try:
@@ -235,16 +237,20 @@ def one_column_per_answer(
         except ValueError:  # not one word to compare: every answer its own
             pass
         else:
-            _, found = connected_components((vectors @ vectors.T) >= SAME_ANSWER, directed=False)
+            similar = (vectors @ vectors.T).tocoo()
+            _, found = connected_components(similar >= SAME_ANSWER, directed=False)
             groups = [int(g) for g in found]
+            inside = found[similar.row] == found[similar.col]  # how close to the rest of its answer
+            closeness = np.bincount(similar.row[inside], similar.data[inside], minlength=len(ids))
     count = Counter(asked)
-    leader: dict[int, int] = {}
-    for answer_id, group in zip(ids, groups):
-        if group not in leader or count[answer_id] > count[leader[group]]:
-            leader[group] = answer_id
-    proposed = sorted(leader.values())
-    column = {answer_id: n for n, answer_id in enumerate(proposed)}
-    return proposed, {i: column[leader[g]] for i, g in zip(ids, groups)}
+    best: dict[int, int] = {}
+    for n, (answer_id, group) in enumerate(zip(ids, groups)):
+        rank = (closeness[n], count[answer_id])
+        if group not in best or rank > (closeness[best[group]], count[ids[best[group]]]):
+            best[group] = n
+    proposed = sorted(ids[n] for n in best.values())
+    column = {answer_id: c for c, answer_id in enumerate(proposed)}
+    return proposed, {i: column[ids[best[g]]] for i, g in zip(ids, groups)}
 
 
 def has_phrase(text: str, phrase: str) -> bool:
