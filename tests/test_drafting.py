@@ -343,6 +343,15 @@ def test_an_ironic_post_is_not_quoted_back_in_earnest(post: str) -> None:
     assert "As I understand it" not in body and "I am sorry" in body
 
 
+def test_their_self_reproach_is_left_out_of_the_restatement() -> None:
+    text = (
+        "I paid my plumber £300 to the wrong account this morning. The name check said no match and I "
+        "stupidly carried on anyway. Can you get it back?"
+    )
+    assert "stupidly" not in restate(text) and "wrong account" in restate(text)
+    assert restate("I stupidly deleted my invoices.") == "I stupidly deleted my invoices."  # all they said
+
+
 def test_a_short_message_is_told_back_in_our_words_by_rule() -> None:
     assert in_our_words(restate("Hi,\nI was charged twice for order 1042.\nThanks,\nJo")) == (
         "you were charged twice for order 1042."

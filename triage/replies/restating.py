@@ -145,6 +145,8 @@ def restate(new_text: str, sender_name: str = "") -> str:
     if _IRONY.search(new_text):
         return ""
     sentences = problem_sentences(new_text, sender_name)
+    # "I stupidly pressed continue" is theirs to say, not ours to quote back, when anything else says it
+    sentences = tuple(s for s in sentences if not _SELF_BLAME.search(s.text)) or sentences
     if not sentences:
         return ""
     ranked = sorted(sentences, key=lambda s: (-_score(s), s.position))
