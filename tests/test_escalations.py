@@ -255,7 +255,7 @@ def test_an_escalation_reaches_its_owner_with_the_facts_and_is_followed_up_until
         == 0
     )
     line = next(line for line in capsys.readouterr().out.splitlines() if "charged-1" in line)
-    assert "escalation" in line and "open" in line and "Priya Shah" in line and "13.0h" in line
+    assert "escalation" in line and "open" in line and "Priya Shah" in line and "13.0 h" in line
     report = app.weekly_report(config, "2026-W47", RECEIVED + timedelta(hours=13))
     assert (
         "Charged twice for order NW-48213 (jane.doe@example.org); Priya Shah, waiting on us, 3 reminders"

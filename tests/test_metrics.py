@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from triage.metrics.business_hours import BusinessHours
 from triage.metrics.conversations import MailEvent, conversations
-from triage.metrics.response import first_response_figures, percentile
+from triage.metrics.response import first_response_figures, how_long, percentile
 
 MON = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)  # a Monday
 
@@ -160,3 +160,9 @@ def test_a_promise_without_any_working_time_is_the_plain_target() -> None:
     never = BusinessHours(working_days=frozenset())
     assert never.promise(MON, 4) == MON + timedelta(hours=4)
     assert BusinessHours().promise(MON, 4) == MON + timedelta(hours=4)  # Monday 09:00 + 4 h: at work
+
+
+def test_a_long_wait_reads_in_days_and_hours() -> None:
+    assert how_long(5.24) == "5.2 h"
+    assert how_long(47.9) == "47.9 h"
+    assert how_long(156.9) == "6 d 13 h"  # not "156.9 h"

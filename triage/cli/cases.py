@@ -8,6 +8,7 @@ import sys
 from triage import app
 from triage.app.logs import RedactSecrets
 from triage.cli.common import EXIT_ERROR, EXIT_OK, load_config_or_defaults, load_configs_or_defaults
+from triage.metrics.response import how_long
 from triage.pipeline.follow_up import open_cases
 from triage.replies.briefs import Case
 
@@ -35,12 +36,12 @@ def cmd_open(args: argparse.Namespace, redactor: RedactSecrets) -> int:
         print("nothing open: every complaint and escalation is resolved")
         return EXIT_OK
     width = max(len(name) for name, _ in cases) + 2 if len(configs) > 1 else 0
-    header = f"{'AGE':>8}  {'CLASS':<11} {'STATE':<20} {'OWNER':<20} {'REMINDED':>8}  {'FROM':<28} SUBJECT"
+    header = f"{'AGE':>9}  {'CLASS':<11} {'STATE':<20} {'OWNER':<20} {'REMINDED':>8}  {'FROM':<28} SUBJECT"
     print(f"{'MAILBOX' if width else '':<{width}}{header}")
     for name, case in sorted(cases, key=lambda named: named[1].received_at):
         age = (now - case.received_at).total_seconds() / 3600
         print(
-            f"{name if width else '':<{width}}{age:>7.1f}h  {case.label:<11} {case.state:<20}"
+            f"{name if width else '':<{width}}{how_long(age):>9}  {case.label:<11} {case.state:<20}"
             f" {case.owner.name[:20]:<20} {case.reminders_sent:>8}  {case.customer[:28]:<28} {case.subject}"
             f"  {case.message_id}"
         )

@@ -18,7 +18,7 @@ from triage.cli.common import EXIT_OK, load_configs_or_defaults
 from triage.config.loading import Config
 from triage.errors import ConfigError
 from triage.metrics.conversations import conversations, sla_state
-from triage.metrics.response import conversation_rows, first_response_figures
+from triage.metrics.response import conversation_rows, first_response_figures, how_long
 from triage.pipeline.threads import conversation_events
 
 
@@ -53,7 +53,7 @@ def print_status(config: Config, now: datetime) -> None:
     rows = [
         ("open conversations", str(len(waiting))),
         ("at risk / breached", f"{states['at_risk']} / {states['breached']}"),
-        ("oldest open", f"{(now - waiting[0]).total_seconds() / 3600:.1f} h" if waiting else "-"),
+        ("oldest open", how_long((now - waiting[0]).total_seconds() / 3600) if waiting else "-"),
         ("answered in the last 7 days", f"{figures.answered} of {figures.conversations}"),
         ("first response, median", f"{figures.median_hours} h" if figures.median_hours is not None else "-"),
         ("first response, p90", f"{figures.p90_hours} h" if figures.p90_hours is not None else "-"),

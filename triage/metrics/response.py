@@ -11,6 +11,14 @@ from triage.metrics.business_hours import BusinessHours
 from triage.metrics.conversations import Conversation, sla_state
 
 
+def how_long(hours: float) -> str:
+    """A wait as a person says it: "5.2 h" under two days, "6 d 13 h" from then on."""
+    if hours < 48:
+        return f"{hours:.1f} h"
+    days, rest = divmod(round(hours), 24)
+    return f"{days} d {rest} h"
+
+
 @dataclass(frozen=True)
 class ResponseFigures:
     conversations: int

@@ -11,6 +11,7 @@ from triage.domain import (
     Decision,
 )
 from triage.metrics.conversations import Conversation, sla_state
+from triage.metrics.response import how_long
 from triage.pipeline.engine import Engine
 from triage.pipeline.planning import parse_one
 from triage.ports import Inbox
@@ -65,7 +66,7 @@ def draft_holding_replies(
             try:
                 engine.notify_team(
                     f"At risk: {thread.subject}",
-                    f'{thread.customer} has waited {waited:.1f} h for an answer to "{thread.subject}"'
+                    f'{thread.customer} has waited {how_long(waited)} for an answer to "{thread.subject}"'
                     f" ({latest.message_id}). A holding reply waits in Drafts; the customer still needs"
                     " the real answer.\n",
                 )

@@ -15,6 +15,7 @@ from email.utils import format_datetime, formataddr
 from zoneinfo import ZoneInfo
 
 from triage.domain import Owner
+from triage.metrics.response import how_long
 from triage.replies.facts import Facts
 
 
@@ -174,7 +175,7 @@ def due_reminder(case: Case, now: datetime, policy: FollowUpPolicy, team: Owner)
         "",
         f"- Customer: {case.customer}",
         f"- Subject: {case.subject}",
-        f"- Received: {case.received_at:%Y-%m-%d %H:%M} UTC ({age:.1f} h ago)",
+        f"- Received: {case.received_at:%Y-%m-%d %H:%M} UTC ({how_long(age)} ago)",
         f"- Owner: {case.owner.name}",
         f"- State: {state}",
         f"- Reminders so far: {case.reminders_sent}",
