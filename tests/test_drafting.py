@@ -343,6 +343,16 @@ def test_an_ironic_post_is_not_quoted_back_in_earnest(post: str) -> None:
     assert "As I understand it" not in body and "I am sorry" in body
 
 
+def test_the_greeting_uses_the_name_they_sign_with() -> None:
+    signed = message(
+        "My card is declined in every shop.\nThank you,\nLan", sender="Nguyen Lan <lan@example.org>"
+    )
+    body, _ = draft_for(signed, "complaint")
+    assert body.startswith("Dear Lan,")  # a family name first in the display name
+    full, _ = draft_for(message("It broke.\nJane Doe"), "complaint")
+    assert full.startswith("Dear Jane,")  # a whole name signed: the display name's first word
+
+
 def test_their_self_reproach_is_left_out_of_the_restatement() -> None:
     text = (
         "I paid my plumber £300 to the wrong account this morning. The name check said no match and I "

@@ -23,7 +23,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from triage.domain import Action, Decision, Draft, Label, ParsedMessage
 from triage.metrics.business_hours import BusinessHours
 from triage.replies.facts import find_numbers, find_phones
-from triage.replies.restating import clean_subject, in_our_words, restate, topic
+from triage.replies.restating import clean_subject, in_our_words, restate, signed_name, topic
 from triage.replies.retrieval import Proposal
 
 TEMPLATE_SUFFIX = ".txt.j2"
@@ -116,7 +116,7 @@ class Drafter:
         phones = find_phones(message.new_text)
         escalation = decision.label is Label.ESCALATION
         return {
-            "first_name": message.sender.first_name,
+            "first_name": signed_name(message.new_text, message.sender.name) or message.sender.first_name,
             "subject": clean_subject(message.subject),
             "topic": topic(message.subject, message.new_text, message.sender.name),
             "problem": ours or restated,  # in our words when a rule can say it so, else theirs

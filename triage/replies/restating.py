@@ -205,6 +205,17 @@ def topic(subject: str, new_text: str, sender_name: str = "") -> str:
     return " ".join(words)
 
 
+def signed_name(new_text: str, sender_name: str) -> str:
+    """The part of their name they sign with ("Lan" for "Nguyen Lan"), or "" when they sign with none."""
+    parts: dict[str, str] = {part.lower(): part for part in re.findall(r"[^\W\d_][\w'-]*", sender_name)}
+    for line in [line.strip() for line in new_text.splitlines() if line.strip()][-3:][::-1]:
+        words = [word.lower() for word in re.findall(r"[^\W\d_][\w'-]*", line)]
+        named = [word for word in words if word in parts]
+        if named and len(words) <= 3 and named == words[-1:]:  # "Thanks, Lan" / "- Lan", not "Jane Doe"
+            return parts[named[0]]
+    return ""
+
+
 def clean_subject(subject: str) -> str:
     """The subject on one line, without "Re:", "AW:", "SV:" or "Fwd:" prefixes."""
     return _REPLY_PREFIX.sub("", " ".join(subject.split())).strip()
