@@ -6,7 +6,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ import yaml
 
 from tests.conftest import REPO, Dovecot
 from tests.postgres_server import DB_PASSWORD, Postgres
+from tests.test_crash_safety import run_daemon
 
 
 @dataclass(frozen=True)
@@ -71,19 +71,8 @@ def write_config(
 
 
 def start(config: Path, log: Path, *extra: str) -> subprocess.Popen[bytes]:
-    """`triage run` in a session of its own (a kill or a stop takes its parse workers too)."""
-    env = {**os.environ, "TRIAGE_PASSWORD": "secret", "TRIAGE_DB_PASSWORD": DB_PASSWORD}
-    env.pop("TRIAGE_MAILBOX", None)
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "triage", "--config", str(config), "run", *extra],
-            cwd=REPO,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=out,
-            start_new_session=True,
-        )
+    """`triage run` against the shared PostgreSQL state."""
+    return run_daemon(config, log, *extra, TRIAGE_DB_PASSWORD=DB_PASSWORD)
 
 
 def signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:

@@ -128,21 +128,24 @@ def write_config(tmp_path: Path, dovecot: Dovecot, user: str) -> Path:
     return path
 
 
-def start(config: Path, mode: str, log: Path) -> subprocess.Popen[bytes]:
-    """`triage run` in a session of its own, so a kill takes its parse workers too."""
-    env = {**os.environ, "TRIAGE_PASSWORD": "secret"}
-    env.pop("TRIAGE_MAILBOX", None)
-    argv = [sys.executable, "-m", "triage", "--config", str(config), "run"]
+def run_daemon(config: Path, log: Path, *extra: str, **env: str) -> subprocess.Popen[bytes]:
+    """`triage run` in a session of its own, so a kill or a stop takes its parse workers too."""
+    environment = {**os.environ, "TRIAGE_PASSWORD": "secret", **env}
+    environment.pop("TRIAGE_MAILBOX", None)
     with log.open("ab") as out:
         return subprocess.Popen(
-            argv + (["--once"] if mode == "once" else []),
+            [sys.executable, "-m", "triage", "--config", str(config), "run", *extra],
             cwd=REPO,
-            env=env,
+            env=environment,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=out,
             start_new_session=True,
         )
+
+
+def start(config: Path, mode: str, log: Path) -> subprocess.Popen[bytes]:
+    return run_daemon(config, log, *(["--once"] if mode == "once" else []))
 
 
 def kill(process: subprocess.Popen[bytes]) -> None:
